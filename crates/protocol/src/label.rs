@@ -1,0 +1,103 @@
+//! The name a user gives one app-specific password ("Thunderbird on laptop").
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+pub const MAX_LABEL_CHARS: usize = 60;
+
+/// A label that is trimmed, NFC-normalised, 1–60 characters and free of control characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Label(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LabelError {
+    #[error("Enter a label.")]
+    Empty,
+    #[error("A label can be at most {MAX_LABEL_CHARS} characters.")]
+    TooLong,
+    #[error("A label cannot contain control characters such as tabs or line breaks.")]
+    ControlCharacter,
+}
+
+impl Label {
+    pub fn parse(input: &str) -> Result<Self, LabelError> {
+        let label: String = input.trim().nfc().collect();
+        if label.is_empty() {
+            return Err(LabelError::Empty);
+        }
+        if label.chars().any(char::is_control) {
+            return Err(LabelError::ControlCharacter);
+        }
+        if label.chars().count() > MAX_LABEL_CHARS {
+            return Err(LabelError::TooLong);
+        }
+        Ok(Self(label))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Labels are unique per account regardless of case.
+    pub fn uniqueness_key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Label::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_label_is_trimmed() {
+        assert_eq!(Label::parse("  Mail on laptop \n").unwrap().as_str(), "Mail on laptop");
+    }
+
+    #[test]
+    fn a_label_of_only_spaces_is_rejected() {
+        assert_eq!(Label::parse("   "), Err(LabelError::Empty));
+    }
+
+    #[test]
+    fn sixty_characters_pass_and_sixty_one_fail() {
+        assert!(Label::parse(&"é".repeat(60)).is_ok());
+        assert_eq!(Label::parse(&"a".repeat(61)), Err(LabelError::TooLong));
+    }
+
+    #[test]
+    fn a_label_is_nfc_normalised_before_counting() {
+        // 60 × (e + combining acute) is 120 chars decomposed, 60 composed.
+        let decomposed = "e\u{301}".repeat(60);
+        let label = Label::parse(&decomposed).unwrap();
+        assert_eq!(label.as_str(), "é".repeat(60));
+    }
+
+    #[test]
+    fn control_characters_inside_are_rejected() {
+        assert_eq!(Label::parse("Mail\tclient"), Err(LabelError::ControlCharacter));
+        assert_eq!(Label::parse("Mail\u{7}"), Err(LabelError::ControlCharacter));
+    }
+
+    #[test]
+    fn uniqueness_ignores_case() {
+        let a = Label::parse("Thunderbird").unwrap();
+        let b = Label::parse("THUNDERBIRD").unwrap();
+        assert_eq!(a.uniqueness_key(), b.uniqueness_key());
+    }
+}

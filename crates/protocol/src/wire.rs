@@ -1,0 +1,170 @@
+//! JSON bodies of the account API. The server serialises these and the client deserialises the same types.
+//!
+//! Bodies that carry a password or a session token have a hand-written `Debug` that redacts it.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::VerifierParams;
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// `GET /v1/config`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ServerConfig {
+    pub verifier_params: VerifierParams,
+    pub max_app_passwords: u32,
+}
+
+/// `POST /v1/sessions`
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SignInRequest {
+    pub email: String,
+    pub password: String,
+}
+
+impl fmt::Debug for SignInRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignInRequest").field("email", &self.email).finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AccountSummary {
+    pub email: String,
+}
+
+/// Answer to `POST /v1/sessions`: the bearer token for every other call.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SessionCreated {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub account: AccountSummary,
+}
+
+impl fmt::Debug for SessionCreated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionCreated")
+            .field("expires_at", &self.expires_at)
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `GET /v1/account`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AccountInfo {
+    pub email: String,
+    pub active_app_passwords: u32,
+    pub max_app_passwords: u32,
+}
+
+/// `POST /v1/account/password`
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChangePasswordRequest").finish_non_exhaustive()
+    }
+}
+
+/// One app-specific password as the user sees it in the list: never the password or its verifier.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AppPasswordInfo {
+    pub id: String,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// `GET /v1/app-passwords`: active passwords, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AppPasswordList {
+    pub app_passwords: Vec<AppPasswordInfo>,
+}
+
+/// `POST /v1/app-passwords`: the device sends the verifier and lookup tag, never the password.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CreateAppPasswordRequest {
+    pub label: String,
+    /// argon2id PHC string with exactly the advertised parameters.
+    pub verifier: String,
+    /// 8 lowercase hex characters.
+    pub lookup_tag: String,
+}
+
+/// `DELETE /v1/app-passwords` (Revoke All)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RevokeAllResult {
+    pub revoked: u32,
+}
+
+/// `GET /v1/app-auth/whoami`: what a third-party app learns after signing in with an app password.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WhoAmI {
+    pub email: String,
+    pub app_password_id: String,
+    pub label: String,
+}
+
+/// Every error: `{"error":{"code":"…","message":"…"}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_credentials`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_secret_bodies_hides_the_secret() {
+        let sign_in = SignInRequest { email: "a@example.com".into(), password: "hunter2hunter2".into() };
+        assert!(!format!("{sign_in:?}").contains("hunter2"));
+        let change = ChangePasswordRequest { current_password: "old-secret".into(), new_password: "new-secret".into() };
+        assert!(!format!("{change:?}").contains("secret"));
+        let session = SessionCreated {
+            token: "tok-abc".into(),
+            expires_at: Utc::now(),
+            account: AccountSummary { email: "a@example.com".into() },
+        };
+        assert!(!format!("{session:?}").contains("tok-abc"));
+    }
+
+    #[test]
+    fn the_error_body_has_the_documented_shape() {
+        let body = ErrorBody { error: ErrorDetail { code: "not_found".into(), message: "No such password.".into() } };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"error": {"code": "not_found", "message": "No such password."}})
+        );
+    }
+}
