@@ -1,0 +1,160 @@
+//! The support staff's commands: the same database as the server (which may be running), readable output,
+//! and `--json` for scripts.
+
+use std::io::Write;
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, Utc};
+use keyturn_protocol::{Label, VerifierParams, MIN_PRIMARY_PASSWORD_CHARS};
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::credentials::hash_password;
+use crate::store::{AuditKind, Store, StoreError};
+use crate::normalize_email;
+
+/// Audit entries written by the CLI carry this as their client address.
+const ADMIN_ADDR: &str = "admin-cli";
+
+#[derive(Serialize)]
+struct AccountLine {
+    email: String,
+    active_app_passwords: u32,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+struct AppPasswordLine {
+    label: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    state: &'static str,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+pub fn check_email(email: &str) -> anyhow::Result<String> {
+    let email = normalize_email(email);
+    match email.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') && email.len() <= 254 => Ok(email),
+        _ => bail!("{email:?} is not an email address"),
+    }
+}
+
+pub async fn add_account(store: &Store, email: &str, password: SecretString, params: VerifierParams) -> anyhow::Result<()> {
+    let email = check_email(email)?;
+    if secrecy::ExposeSecret::expose_secret(&password).chars().count() < MIN_PRIMARY_PASSWORD_CHARS {
+        bail!("the password must be at least {MIN_PRIMARY_PASSWORD_CHARS} characters");
+    }
+    let hash = hash_password(password, params).await?;
+    match store.create_account(&email, hash.as_str(), Utc::now()).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::EmailTaken) => bail!("an account for {email} already exists"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn list_accounts(store: &Store, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    let lines: Vec<AccountLine> = store
+        .list_accounts()
+        .await?
+        .into_iter()
+        .map(|(a, active)| AccountLine { email: a.email, active_app_passwords: active, created_at: a.created_at })
+        .collect();
+    if json {
+        return write_json(out, &lines);
+    }
+    if lines.is_empty() {
+        writeln!(out, "No accounts.")?;
+    }
+    let width = lines.iter().map(|l| l.email.len()).max().unwrap_or(5).max(5);
+    if !lines.is_empty() {
+        writeln!(out, "{:width$}  {:>6}  CREATED", "EMAIL", "ACTIVE")?;
+    }
+    for l in &lines {
+        writeln!(out, "{:width$}  {:>6}  {}", l.email, l.active_app_passwords, when(Some(l.created_at)))?;
+    }
+    Ok(())
+}
+
+pub async fn list_app_passwords(store: &Store, email: &str, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    let account = account(store, email).await?;
+    let lines: Vec<AppPasswordLine> = store
+        .all_app_passwords(&account.id)
+        .await?
+        .into_iter()
+        .map(|r| AppPasswordLine {
+            label: r.label,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            state: if r.revoked_at.is_some() { "revoked" } else { "active" },
+            revoked_at: r.revoked_at,
+        })
+        .collect();
+    if json {
+        return write_json(out, &lines);
+    }
+    if lines.is_empty() {
+        writeln!(out, "{} has no app-specific passwords.", account.email)?;
+        return Ok(());
+    }
+    let width = lines.iter().map(|l| l.label.chars().count()).max().unwrap_or(5).max(5);
+    writeln!(out, "{:width$}  {:20}  {:20}  STATE", "LABEL", "CREATED", "LAST USED")?;
+    for l in &lines {
+        let pad = width - l.label.chars().count();
+        let last = l.last_used_at.map_or_else(|| "Never used".to_owned(), |t| when(Some(t)));
+        writeln!(out, "{}{}  {:20}  {:20}  {}", l.label, " ".repeat(pad), when(Some(l.created_at)), last, l.state)?;
+    }
+    Ok(())
+}
+
+pub async fn revoke(store: &Store, email: &str, label: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    let account = account(store, email).await?;
+    let label = Label::parse(label).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let Some(id) = store.active_id_by_label(&account.id, &label).await? else {
+        bail!("{} has no active app-specific password labelled {:?}", account.email, label.as_str());
+    };
+    store.revoke_app_password(&account.id, &id, Utc::now(), ADMIN_ADDR).await?;
+    writeln!(out, "Revoked {:?} for {}. The app using it is signed out.", label.as_str(), account.email)?;
+    Ok(())
+}
+
+pub async fn revoke_all(store: &Store, email: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    let account = account(store, email).await?;
+    let revoked = store.revoke_all_app_passwords(&account.id, Utc::now(), ADMIN_ADDR).await?;
+    let noun = if revoked == 1 { "password" } else { "passwords" };
+    writeln!(out, "Revoked {revoked} app-specific {noun} for {}.", account.email)?;
+    Ok(())
+}
+
+pub async fn audit(store: &Store, email: &str, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    let account = account(store, email).await?;
+    let events = store.audit_events(&account.id).await?;
+    if json {
+        return write_json(out, &events);
+    }
+    if events.is_empty() {
+        writeln!(out, "No events for {}.", account.email)?;
+        return Ok(());
+    }
+    let kind_width = AuditKind::FailedAppSignIn.as_str().len();
+    writeln!(out, "{:20}  {:kind_width$}  {:15}  DETAIL", "TIME", "EVENT", "FROM")?;
+    for e in &events {
+        writeln!(out, "{:20}  {:kind_width$}  {:15}  {}", when(Some(e.at)), e.kind, e.client_addr, e.detail)?;
+    }
+    Ok(())
+}
+
+async fn account(store: &Store, email: &str) -> anyhow::Result<crate::store::AccountRow> {
+    let email = normalize_email(email);
+    store.find_account_by_email(&email).await?.with_context(|| format!("no account with email {email}"))
+}
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+}
+
+fn write_json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! The `keyturn-server` command line: `serve`, and the admin commands support staff use.
+
+use std::io::{IsTerminal, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use keyturn_protocol::{AppPassword, VerifierParams};
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+use crate::{admin, AppState, Store, SystemClock};
+
+#[derive(Parser)]
+#[command(name = "keyturn-server", version, about = "The Keyturn account API and its admin commands")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve(ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// See and revoke a user's app-specific passwords.
+    #[command(subcommand)]
+    AppPasswords(AppPasswordsCommand),
+    /// What happened on an account: created, revoked, sign-ins, failures; with time and client address.
+    Audit {
+        email: String,
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the OpenAPI 3 document of the HTTP API.
+    Openapi,
+}
+
+#[derive(Args)]
+struct DbArg {
+    /// The SQLite database file.
+    #[arg(long, env = "KEYTURN_DB", default_value = "keyturn.db")]
+    db: PathBuf,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, env = "KEYTURN_LISTEN", default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    db: DbArg,
+    #[command(flatten)]
+    params: ParamsArgs,
+}
+
+#[derive(Args)]
+struct ParamsArgs {
+    /// argon2id memory cost in KiB, for verifiers and primary passwords.
+    #[arg(long, env = "KEYTURN_ARGON2_M_COST", default_value_t = VerifierParams::default().m_cost)]
+    argon2_m_cost: u32,
+    /// argon2id iterations.
+    #[arg(long, env = "KEYTURN_ARGON2_T_COST", default_value_t = VerifierParams::default().t_cost)]
+    argon2_t_cost: u32,
+    /// argon2id lanes.
+    #[arg(long, env = "KEYTURN_ARGON2_P_COST", default_value_t = VerifierParams::default().p_cost)]
+    argon2_p_cost: u32,
+}
+
+impl ParamsArgs {
+    fn params(&self) -> VerifierParams {
+        VerifierParams { m_cost: self.argon2_m_cost, t_cost: self.argon2_t_cost, p_cost: self.argon2_p_cost }
+    }
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Add an account. The password is read from standard input; with --generate, or when standard input is
+    /// a terminal, one is generated and printed once.
+    Add {
+        email: String,
+        #[arg(long)]
+        generate: bool,
+        #[command(flatten)]
+        db: DbArg,
+        #[command(flatten)]
+        params: ParamsArgs,
+    },
+    /// List accounts with their number of active app-specific passwords.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppPasswordsCommand {
+    /// Label, created, last used and state of each of a user's app-specific passwords.
+    List {
+        email: String,
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke one app-specific password by its label.
+    Revoke {
+        email: String,
+        label: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Revoke all of a user's app-specific passwords.
+    RevokeAll {
+        email: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+/// Entry point of the binary.
+pub async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Openapi => {
+            print!("{}", crate::openapi::document_json());
+            Ok(())
+        }
+        Command::Accounts(AccountsCommand::Add { email, generate, db, params }) => {
+            let store = open(&db).await?;
+            let generated = generate || std::io::stdin().is_terminal();
+            let password = if generated {
+                AppPassword::generate().grouped().to_string()
+            } else {
+                let mut line = String::new();
+                std::io::stdin().read_to_string(&mut line).context("reading the password from standard input")?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            };
+            let email = admin::check_email(&email)?;
+            admin::add_account(&store, &email, SecretString::from(password.clone()), params.params()).await?;
+            if generated {
+                println!("Added {email}. Password (shown once): {password}");
+            } else {
+                println!("Added {email}.");
+            }
+            Ok(())
+        }
+        Command::Accounts(AccountsCommand::List { db, json }) => {
+            admin::list_accounts(&open(&db).await?, json, &mut out).await
+        }
+        Command::AppPasswords(AppPasswordsCommand::List { email, db, json }) => {
+            admin::list_app_passwords(&open(&db).await?, &email, json, &mut out).await
+        }
+        Command::AppPasswords(AppPasswordsCommand::Revoke { email, label, db }) => {
+            admin::revoke(&open(&db).await?, &email, &label, &mut out).await
+        }
+        Command::AppPasswords(AppPasswordsCommand::RevokeAll { email, db }) => {
+            admin::revoke_all(&open(&db).await?, &email, &mut out).await
+        }
+        Command::Audit { email, db, json } => admin::audit(&open(&db).await?, &email, json, &mut out).await,
+    }
+}
+
+async fn open(db: &DbArg) -> anyhow::Result<Store> {
+    Store::open(&db.db).await.with_context(|| format!("opening the database {}", db.db.display()))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let store = open(&args.db).await?;
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), args.params.params())?;
+    let listener = TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, db = %args.db.db.display(), "keyturn-server listening");
+    // One line on stdout that scripts (and `cargo xtask demo`) read to learn the port.
+    println!("listening on http://{addr}");
+    crate::run(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,61 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use keyturn_protocol::wire::{AccountInfo, ChangePasswordRequest, ErrorBody};
+use keyturn_protocol::{Verifier, MAX_APP_PASSWORDS, MIN_PRIMARY_PASSWORD_CHARS};
+use secrecy::SecretString;
+
+use crate::credentials::{hash_password, verify_password};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ClientIp, Session};
+use crate::throttle::Scope;
+use crate::AppState;
+
+#[utoipa::path(get, path = "/v1/account", tag = "account", security(("bearer" = [])), responses(
+    (status = 200, body = AccountInfo),
+    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+))]
+pub async fn get_account(State(app): State<AppState>, session: Session) -> Result<Json<AccountInfo>, ApiError> {
+    let active = app.store.count_active_app_passwords(&session.account_id).await?;
+    Ok(Json(AccountInfo {
+        email: session.email,
+        active_app_passwords: active,
+        max_app_passwords: MAX_APP_PASSWORDS,
+    }))
+}
+
+/// Change the primary password. Revokes every app-specific password and ends every other session.
+#[utoipa::path(post, path = "/v1/account/password", tag = "account", security(("bearer" = [])),
+    request_body = ChangePasswordRequest, responses(
+    (status = 204),
+    (status = 401, description = "`unauthenticated`, or `invalid_credentials` for a wrong current password", body = ErrorBody),
+    (status = 422, description = "`weak_password`", body = ErrorBody),
+    (status = 429, description = "`rate_limited`", body = ErrorBody),
+))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    session: Session,
+    ApiJson(request): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    let current = SecretString::from(request.current_password);
+    let new = SecretString::from(request.new_password);
+    let now = app.clock.now();
+    // Guessing the current password through a stolen session is throttled like a sign-in.
+    app.throttle.check(Scope::SignIn, &session.email, ip, now).map_err(ApiError::RateLimited)?;
+    let account = app.store.find_account_by_id(&session.account_id).await?.ok_or(ApiError::Unauthenticated)?;
+    if !verify_password(Verifier::from_stored(account.password_hash), current).await {
+        app.throttle.record_failure(Scope::SignIn, &session.email, ip, now);
+        return Err(ApiError::InvalidCredentials);
+    }
+    if secrecy::ExposeSecret::expose_secret(&new).chars().count() < MIN_PRIMARY_PASSWORD_CHARS {
+        return Err(ApiError::WeakPassword);
+    }
+    let hash = hash_password(new, app.params).await.map_err(ApiError::Internal)?;
+    let revoked = app
+        .store
+        .change_password(&session.account_id, hash.as_str(), &session.token_hash, now, &ip.to_string())
+        .await?;
+    tracing::info!(account = %session.account_id, revoked, "primary password changed");
+    Ok(StatusCode::NO_CONTENT)
+}

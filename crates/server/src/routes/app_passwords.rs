@@ -1,0 +1,115 @@
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use keyturn_protocol::wire::{AppPasswordInfo, AppPasswordList, CreateAppPasswordRequest, ErrorBody, RevokeAllResult};
+use keyturn_protocol::{Label, LookupTag, Verifier};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ClientIp, Session};
+use crate::store::{CreateOutcome, NewAppPassword};
+use crate::AppState;
+
+/// Longest Idempotency-Key accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// Active app-specific passwords, newest first.
+#[utoipa::path(get, path = "/v1/app-passwords", tag = "app-passwords", security(("bearer" = [])), responses(
+    (status = 200, body = AppPasswordList),
+    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+))]
+pub async fn list(State(app): State<AppState>, session: Session) -> Result<Json<AppPasswordList>, ApiError> {
+    let rows = app.store.active_app_passwords(&session.account_id).await?;
+    Ok(Json(AppPasswordList { app_passwords: rows.iter().map(|r| r.info()).collect() }))
+}
+
+/// Store a new app-specific password. The device sends its argon2id verifier and lookup tag, never the
+/// password. Sending the same `Idempotency-Key` and body again answers the same 201 and creates nothing.
+#[utoipa::path(post, path = "/v1/app-passwords", tag = "app-passwords", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "A fresh random key per new password; reuse it only to retry")),
+    request_body = CreateAppPasswordRequest, responses(
+    (status = 201, body = AppPasswordInfo),
+    (status = 400, description = "`missing_idempotency_key`", body = ErrorBody),
+    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    (status = 409, description = "`duplicate_label`, `limit_reached` or `idempotency_mismatch`", body = ErrorBody),
+    (status = 422, description = "`invalid_label`, `invalid_verifier` or `invalid_lookup_tag`", body = ErrorBody),
+))]
+pub async fn create(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    session: Session,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<CreateAppPasswordRequest>,
+) -> Result<(StatusCode, Json<AppPasswordInfo>), ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY)
+        .ok_or(ApiError::MissingIdempotencyKey)?;
+    let label = Label::parse(&request.label).map_err(ApiError::InvalidLabel)?;
+    let verifier = Verifier::parse(&request.verifier, app.params).map_err(ApiError::InvalidVerifier)?;
+    let lookup_tag = LookupTag::parse(&request.lookup_tag).map_err(|_| ApiError::InvalidLookupTag)?;
+    let request_hash = hex::encode(
+        Sha256::new()
+            .chain_update(label.as_str())
+            .chain_update([0])
+            .chain_update(verifier.as_str())
+            .chain_update([0])
+            .chain_update(lookup_tag.as_str())
+            .finalize(),
+    );
+    let new = NewAppPassword {
+        account_id: &session.account_id,
+        idempotency_key: key,
+        request_hash: &request_hash,
+        label: &label,
+        verifier: &verifier,
+        lookup_tag: &lookup_tag,
+        client_addr: &ip.to_string(),
+    };
+    match app.store.create_app_password(new, app.clock.now()).await? {
+        CreateOutcome::Created(info) => {
+            tracing::info!(account = %session.account_id, id = %info.id, "app password created");
+            Ok((StatusCode::CREATED, Json(info)))
+        }
+        CreateOutcome::Replayed(info) => Ok((StatusCode::CREATED, Json(info))),
+    }
+}
+
+/// Revoke one app-specific password: the app using it is signed out at its next request.
+#[utoipa::path(delete, path = "/v1/app-passwords/{id}", tag = "app-passwords", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The password's opaque id")), responses(
+    (status = 204),
+    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    (status = 404, description = "`not_found`, also for another account's id", body = ErrorBody),
+))]
+pub async fn revoke(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    match app.store.revoke_app_password(&session.account_id, &id, app.clock.now(), &ip.to_string()).await? {
+        Some(_) => {
+            tracing::info!(account = %session.account_id, %id, "app password revoked");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        None => Err(ApiError::NotFound),
+    }
+}
+
+/// Revoke All.
+#[utoipa::path(delete, path = "/v1/app-passwords", tag = "app-passwords", security(("bearer" = [])), responses(
+    (status = 200, body = RevokeAllResult),
+    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+))]
+pub async fn revoke_all(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    session: Session,
+) -> Result<Json<RevokeAllResult>, ApiError> {
+    let revoked = app.store.revoke_all_app_passwords(&session.account_id, app.clock.now(), &ip.to_string()).await?;
+    tracing::info!(account = %session.account_id, revoked, "all app passwords revoked");
+    Ok(Json(RevokeAllResult { revoked }))
+}

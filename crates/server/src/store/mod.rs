@@ -1,0 +1,84 @@
+//! SQLite storage: one file, WAL mode, migrations applied at open.
+//!
+//! Queries are plain SQL through sqlx so the same code can later run on PostgreSQL. Each resource has a module;
+//! every method takes `now` rather than reading a clock.
+
+mod accounts;
+mod app_passwords;
+mod audit;
+mod sessions;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use accounts::AccountRow;
+pub use app_passwords::{AppPasswordRow, Candidate, CreateOutcome, NewAppPassword};
+pub use audit::{AuditEvent, AuditKind};
+pub use sessions::SessionRow;
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("an account with that email already exists")]
+    EmailTaken,
+    #[error("no account with that email")]
+    NoSuchAccount,
+    #[error("an active app-specific password already has that label")]
+    DuplicateLabel,
+    #[error("the account has the most active app-specific passwords allowed")]
+    LimitReached,
+    #[error("the idempotency key was used for a different request")]
+    IdempotencyMismatch,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            // The admin CLI may write while the server runs; wait for the lock rather than fail.
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(ms).single().ok_or_else(|| StoreError::Corrupt(format!("time {ms}")))
+}
+
+/// True for the error SQLite raises from the `app_passwords_limit` trigger or a unique index.
+fn is_constraint(err: &sqlx::Error, needle: &str) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.message().contains(needle),
+        _ => false,
+    }
+}
