@@ -21,7 +21,10 @@ const DOMAIN: &[u8] = b"keyturn-lookup-v1:";
 
 impl LookupTag {
     pub fn of(password: &AppPassword) -> Self {
-        let digest = Sha256::new().chain_update(DOMAIN).chain_update(password.expose()).finalize();
+        let digest = Sha256::new()
+            .chain_update(DOMAIN)
+            .chain_update(password.expose())
+            .finalize();
         Self(hex::encode(&digest[..4]))
     }
 

@@ -113,8 +113,14 @@ mod tests {
     #[test]
     fn a_short_or_non_letter_password_is_rejected() {
         assert_eq!(AppPassword::parse("abcd").err(), Some(AppPasswordError::WrongLength));
-        assert_eq!(AppPassword::parse("abcdefghijklmno1").err(), Some(AppPasswordError::NotALetter));
-        assert_eq!(AppPassword::parse("abcdefghijklmnoé").err(), Some(AppPasswordError::NotALetter));
+        assert_eq!(
+            AppPassword::parse("abcdefghijklmno1").err(),
+            Some(AppPasswordError::NotALetter)
+        );
+        assert_eq!(
+            AppPassword::parse("abcdefghijklmnoé").err(),
+            Some(AppPasswordError::NotALetter)
+        );
     }
 
     #[test]
@@ -133,7 +139,11 @@ mod tests {
             }
         }
         for (i, n) in counts.iter().enumerate() {
-            assert!((3600..=4400).contains(n), "letter {} drawn {n} times", char::from(b'a' + i as u8));
+            assert!(
+                (3600..=4400).contains(n),
+                "letter {} drawn {n} times",
+                char::from(b'a' + i as u8)
+            );
         }
     }
 }

@@ -27,7 +27,11 @@ pub struct VerifierParams {
 impl Default for VerifierParams {
     /// OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
     fn default() -> Self {
-        Self { m_cost: 19_456, t_cost: 2, p_cost: 1 }
+        Self {
+            m_cost: 19_456,
+            t_cost: 2,
+            p_cost: 1,
+        }
     }
 }
 
@@ -134,7 +138,11 @@ mod tests {
     use super::*;
 
     /// Small costs keep unit tests fast; the checks do not depend on the size.
-    const FAST: VerifierParams = VerifierParams { m_cost: 64, t_cost: 1, p_cost: 1 };
+    const FAST: VerifierParams = VerifierParams {
+        m_cost: 64,
+        t_cost: 1,
+        p_cost: 1,
+    };
 
     #[test]
     fn a_built_verifier_verifies_its_password_and_nothing_else() {
@@ -153,7 +161,10 @@ mod tests {
     fn other_parameters_are_rejected() {
         let v = Verifier::build(b"x", FAST).unwrap();
         let other = VerifierParams { m_cost: 128, ..FAST };
-        assert_eq!(Verifier::parse(v.as_str(), other), Err(VerifierError::WrongParams(other)));
+        assert_eq!(
+            Verifier::parse(v.as_str(), other),
+            Err(VerifierError::WrongParams(other))
+        );
     }
 
     #[test]
@@ -173,7 +184,10 @@ mod tests {
         assert_eq!(Verifier::parse(&short_salt, FAST), Err(VerifierError::ShortSalt));
         let salt16 = "A".repeat(22);
         let short_hash = format!("$argon2id$v=19$m=64,t=1,p=1${salt16}${}", "A".repeat(22));
-        assert_eq!(Verifier::parse(&short_hash, FAST), Err(VerifierError::WrongOutputLength));
+        assert_eq!(
+            Verifier::parse(&short_hash, FAST),
+            Err(VerifierError::WrongOutputLength)
+        );
         let good = format!("$argon2id$v=19$m=64,t=1,p=1${salt16}${hash32}");
         assert!(Verifier::parse(&good, FAST).is_ok());
     }

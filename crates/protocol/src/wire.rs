@@ -30,7 +30,9 @@ pub struct SignInRequest {
 
 impl fmt::Debug for SignInRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SignInRequest").field("email", &self.email).finish_non_exhaustive()
+        f.debug_struct("SignInRequest")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
     }
 }
 
@@ -147,21 +149,34 @@ mod tests {
 
     #[test]
     fn debug_of_secret_bodies_hides_the_secret() {
-        let sign_in = SignInRequest { email: "a@example.com".into(), password: "hunter2hunter2".into() };
+        let sign_in = SignInRequest {
+            email: "a@example.com".into(),
+            password: "hunter2hunter2".into(),
+        };
         assert!(!format!("{sign_in:?}").contains("hunter2"));
-        let change = ChangePasswordRequest { current_password: "old-secret".into(), new_password: "new-secret".into() };
+        let change = ChangePasswordRequest {
+            current_password: "old-secret".into(),
+            new_password: "new-secret".into(),
+        };
         assert!(!format!("{change:?}").contains("secret"));
         let session = SessionCreated {
             token: "tok-abc".into(),
             expires_at: Utc::now(),
-            account: AccountSummary { email: "a@example.com".into() },
+            account: AccountSummary {
+                email: "a@example.com".into(),
+            },
         };
         assert!(!format!("{session:?}").contains("tok-abc"));
     }
 
     #[test]
     fn the_error_body_has_the_documented_shape() {
-        let body = ErrorBody { error: ErrorDetail { code: "not_found".into(), message: "No such password.".into() } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: "not_found".into(),
+                message: "No such password.".into(),
+            },
+        };
         assert_eq!(
             serde_json::to_value(&body).unwrap(),
             serde_json::json!({"error": {"code": "not_found", "message": "No such password."}})

@@ -10,8 +10,8 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use crate::credentials::hash_password;
-use crate::store::{AuditKind, Store, StoreError};
 use crate::normalize_email;
+use crate::store::{AuditKind, Store, StoreError};
 
 /// Audit entries written by the CLI carry this as their client address.
 const ADMIN_ADDR: &str = "admin-cli";
@@ -40,7 +40,12 @@ pub fn check_email(email: &str) -> anyhow::Result<String> {
     }
 }
 
-pub async fn add_account(store: &Store, email: &str, password: SecretString, params: VerifierParams) -> anyhow::Result<()> {
+pub async fn add_account(
+    store: &Store,
+    email: &str,
+    password: SecretString,
+    params: VerifierParams,
+) -> anyhow::Result<()> {
     let email = check_email(email)?;
     if secrecy::ExposeSecret::expose_secret(&password).chars().count() < MIN_PRIMARY_PASSWORD_CHARS {
         bail!("the password must be at least {MIN_PRIMARY_PASSWORD_CHARS} characters");
@@ -58,7 +63,11 @@ pub async fn list_accounts(store: &Store, json: bool, out: &mut dyn Write) -> an
         .list_accounts()
         .await?
         .into_iter()
-        .map(|(a, active)| AccountLine { email: a.email, active_app_passwords: active, created_at: a.created_at })
+        .map(|(a, active)| AccountLine {
+            email: a.email,
+            active_app_passwords: active,
+            created_at: a.created_at,
+        })
         .collect();
     if json {
         return write_json(out, &lines);
@@ -71,7 +80,13 @@ pub async fn list_accounts(store: &Store, json: bool, out: &mut dyn Write) -> an
         writeln!(out, "{:width$}  {:>6}  CREATED", "EMAIL", "ACTIVE")?;
     }
     for l in &lines {
-        writeln!(out, "{:width$}  {:>6}  {}", l.email, l.active_app_passwords, when(Some(l.created_at)))?;
+        writeln!(
+            out,
+            "{:width$}  {:>6}  {}",
+            l.email,
+            l.active_app_passwords,
+            when(Some(l.created_at))
+        )?;
     }
     Ok(())
 }
@@ -101,8 +116,18 @@ pub async fn list_app_passwords(store: &Store, email: &str, json: bool, out: &mu
     writeln!(out, "{:width$}  {:20}  {:20}  STATE", "LABEL", "CREATED", "LAST USED")?;
     for l in &lines {
         let pad = width - l.label.chars().count();
-        let last = l.last_used_at.map_or_else(|| "Never used".to_owned(), |t| when(Some(t)));
-        writeln!(out, "{}{}  {:20}  {:20}  {}", l.label, " ".repeat(pad), when(Some(l.created_at)), last, l.state)?;
+        let last = l
+            .last_used_at
+            .map_or_else(|| "Never used".to_owned(), |t| when(Some(t)));
+        writeln!(
+            out,
+            "{}{}  {:20}  {:20}  {}",
+            l.label,
+            " ".repeat(pad),
+            when(Some(l.created_at)),
+            last,
+            l.state
+        )?;
     }
     Ok(())
 }
@@ -111,16 +136,29 @@ pub async fn revoke(store: &Store, email: &str, label: &str, out: &mut dyn Write
     let account = account(store, email).await?;
     let label = Label::parse(label).map_err(|e| anyhow::anyhow!("{e}"))?;
     let Some(id) = store.active_id_by_label(&account.id, &label).await? else {
-        bail!("{} has no active app-specific password labelled {:?}", account.email, label.as_str());
+        bail!(
+            "{} has no active app-specific password labelled {:?}",
+            account.email,
+            label.as_str()
+        );
     };
-    store.revoke_app_password(&account.id, &id, Utc::now(), ADMIN_ADDR).await?;
-    writeln!(out, "Revoked {:?} for {}. The app using it is signed out.", label.as_str(), account.email)?;
+    let revoked = store
+        .revoke_app_password(&account.id, &id, Utc::now(), ADMIN_ADDR)
+        .await?;
+    let label = revoked.with_context(|| format!("{:?} was revoked meanwhile", label.as_str()))?;
+    writeln!(
+        out,
+        "Revoked {label:?} for {}. The app using it is signed out.",
+        account.email
+    )?;
     Ok(())
 }
 
 pub async fn revoke_all(store: &Store, email: &str, out: &mut dyn Write) -> anyhow::Result<()> {
     let account = account(store, email).await?;
-    let revoked = store.revoke_all_app_passwords(&account.id, Utc::now(), ADMIN_ADDR).await?;
+    let revoked = store
+        .revoke_all_app_passwords(&account.id, Utc::now(), ADMIN_ADDR)
+        .await?;
     let noun = if revoked == 1 { "password" } else { "passwords" };
     writeln!(out, "Revoked {revoked} app-specific {noun} for {}.", account.email)?;
     Ok(())
@@ -139,14 +177,24 @@ pub async fn audit(store: &Store, email: &str, json: bool, out: &mut dyn Write) 
     let kind_width = AuditKind::FailedAppSignIn.as_str().len();
     writeln!(out, "{:20}  {:kind_width$}  {:15}  DETAIL", "TIME", "EVENT", "FROM")?;
     for e in &events {
-        writeln!(out, "{:20}  {:kind_width$}  {:15}  {}", when(Some(e.at)), e.kind, e.client_addr, e.detail)?;
+        writeln!(
+            out,
+            "{:20}  {:kind_width$}  {:15}  {}",
+            when(Some(e.at)),
+            e.kind,
+            e.client_addr,
+            e.detail
+        )?;
     }
     Ok(())
 }
 
 async fn account(store: &Store, email: &str) -> anyhow::Result<crate::store::AccountRow> {
     let email = normalize_email(email);
-    store.find_account_by_email(&email).await?.with_context(|| format!("no account with email {email}"))
+    store
+        .find_account_by_email(&email)
+        .await?
+        .with_context(|| format!("no account with email {email}"))
 }
 
 fn when(t: Option<DateTime<Utc>>) -> String {

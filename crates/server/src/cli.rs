@@ -14,7 +14,11 @@ use tokio::net::TcpListener;
 use crate::{admin, AppState, Store, SystemClock};
 
 #[derive(Parser)]
-#[command(name = "keyturn-server", version, about = "The Keyturn account API and its admin commands")]
+#[command(
+    name = "keyturn-server",
+    version,
+    about = "The Keyturn account API and its admin commands"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -75,7 +79,11 @@ struct ParamsArgs {
 
 impl ParamsArgs {
     fn params(&self) -> VerifierParams {
-        VerifierParams { m_cost: self.argon2_m_cost, t_cost: self.argon2_t_cost, p_cost: self.argon2_p_cost }
+        VerifierParams {
+            m_cost: self.argon2_m_cost,
+            t_cost: self.argon2_t_cost,
+            p_cost: self.argon2_p_cost,
+        }
     }
 }
 
@@ -136,14 +144,21 @@ pub async fn main() -> anyhow::Result<()> {
             print!("{}", crate::openapi::document_json());
             Ok(())
         }
-        Command::Accounts(AccountsCommand::Add { email, generate, db, params }) => {
+        Command::Accounts(AccountsCommand::Add {
+            email,
+            generate,
+            db,
+            params,
+        }) => {
             let store = open(&db).await?;
             let generated = generate || std::io::stdin().is_terminal();
             let password = if generated {
                 AppPassword::generate().grouped().to_string()
             } else {
                 let mut line = String::new();
-                std::io::stdin().read_to_string(&mut line).context("reading the password from standard input")?;
+                std::io::stdin()
+                    .read_to_string(&mut line)
+                    .context("reading the password from standard input")?;
                 line.trim_end_matches(['\r', '\n']).to_owned()
             };
             let email = admin::check_email(&email)?;
@@ -172,7 +187,9 @@ pub async fn main() -> anyhow::Result<()> {
 }
 
 async fn open(db: &DbArg) -> anyhow::Result<Store> {
-    Store::open(&db.db).await.with_context(|| format!("opening the database {}", db.db.display()))
+    Store::open(&db.db)
+        .await
+        .with_context(|| format!("opening the database {}", db.db.display()))
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -184,7 +201,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .init();
     let store = open(&args.db).await?;
     let state = AppState::new(store.clone(), Arc::new(SystemClock), args.params.params())?;
-    let listener = TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, db = %args.db.db.display(), "keyturn-server listening");
     // One line on stdout that scripts (and `cargo xtask demo`) read to learn the port.

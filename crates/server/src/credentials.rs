@@ -2,6 +2,9 @@
 
 use keyturn_protocol::{AppPassword, Verifier, VerifierParams};
 use secrecy::{ExposeSecret, SecretString};
+use std::sync::atomic::Ordering;
+
+use crate::Shared;
 
 /// Hashes a primary password with the server's parameters.
 pub async fn hash_password(password: SecretString, params: VerifierParams) -> anyhow::Result<Verifier> {
@@ -10,12 +13,22 @@ pub async fn hash_password(password: SecretString, params: VerifierParams) -> an
     Ok(verifier)
 }
 
-pub async fn verify_password(verifier: Verifier, password: SecretString) -> bool {
-    tokio::task::spawn_blocking(move || verifier.verify(password.expose_secret().as_bytes())).await.unwrap_or(false)
-}
+impl Shared {
+    /// One argon2 verification of a primary password.
+    pub(crate) async fn verify_password(&self, verifier: Verifier, password: SecretString) -> bool {
+        self.argon2_verifications.fetch_add(1, Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || verifier.verify(password.expose_secret().as_bytes()))
+            .await
+            .unwrap_or(false)
+    }
 
-pub async fn verify_app_password(verifier: Verifier, password: AppPassword) -> bool {
-    tokio::task::spawn_blocking(move || verifier.verify(password.expose().as_bytes())).await.unwrap_or(false)
+    /// One argon2 verification of an app-specific password.
+    pub(crate) async fn verify_app_password(&self, verifier: Verifier, password: AppPassword) -> bool {
+        self.argon2_verifications.fetch_add(1, Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || verifier.verify(password.expose().as_bytes()))
+            .await
+            .unwrap_or(false)
+    }
 }
 
 /// A verifier of a random password nobody knows, with the real parameters.

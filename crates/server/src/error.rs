@@ -21,7 +21,10 @@ pub enum ApiError {
     RateLimited(RetryAfter),
     #[error("Sign in to continue.")]
     Unauthenticated,
-    #[error("The new password must be at least {} characters.", keyturn_protocol::MIN_PRIMARY_PASSWORD_CHARS)]
+    #[error(
+        "The new password must be at least {} characters.",
+        keyturn_protocol::MIN_PRIMARY_PASSWORD_CHARS
+    )]
     WeakPassword,
     #[error("{0}")]
     InvalidLabel(LabelError),
@@ -31,7 +34,10 @@ pub enum ApiError {
     InvalidLookupTag,
     #[error("An app-specific password with this label already exists. Choose another label.")]
     DuplicateLabel,
-    #[error("You have {} app-specific passwords, the most allowed. Revoke one to make another.", keyturn_protocol::MAX_APP_PASSWORDS)]
+    #[error(
+        "You have {} app-specific passwords, the most allowed. Revoke one to make another.",
+        keyturn_protocol::MAX_APP_PASSWORDS
+    )]
     LimitReached,
     #[error("This Idempotency-Key was already used for a different request.")]
     IdempotencyMismatch,
@@ -104,7 +110,12 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?source, "request failed");
         }
         let status = self.status();
-        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string() } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+            },
+        };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {
@@ -112,7 +123,10 @@ impl IntoResponse for ApiError {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             }
             ApiError::AppAuthFailed => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"keyturn\""));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"keyturn\""),
+                );
             }
             _ => {}
         }

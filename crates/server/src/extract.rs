@@ -87,7 +87,11 @@ impl FromRequestParts<AppState> for Session {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthenticated)?;
         let token_hash = token_hash(token.trim());
-        let session = app.store.find_session(&token_hash).await?.ok_or(ApiError::Unauthenticated)?;
+        let session = app
+            .store
+            .find_session(&token_hash)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
         let now = app.clock.now();
         if now >= session.expires_at || now >= session.last_seen_at + SESSION_IDLE {
             app.store.delete_session(&token_hash).await?;
@@ -96,6 +100,10 @@ impl FromRequestParts<AppState> for Session {
         if now - session.last_seen_at >= TOUCH_EVERY {
             app.store.touch_session(&token_hash, now).await?;
         }
-        Ok(Self { account_id: session.account_id, email: session.email, token_hash })
+        Ok(Self {
+            account_id: session.account_id,
+            email: session.email,
+            token_hash,
+        })
     }
 }

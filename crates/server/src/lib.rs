@@ -24,6 +24,7 @@ mod throttle;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -53,6 +54,8 @@ pub struct Shared {
     verified: routes::app_auth::VerifiedCache,
     /// Verified against when an e-mail is unknown, so that costs the same time as a wrong password.
     dummy: Verifier,
+    /// argon2 runs since start: the cost the verified-password cache exists to save.
+    argon2_verifications: AtomicU64,
 }
 
 impl AppState {
@@ -65,7 +68,23 @@ impl AppState {
             throttle: throttle::Throttle::default(),
             verified: routes::app_auth::VerifiedCache::new(),
             dummy,
+            argon2_verifications: AtomicU64::new(0),
         })))
+    }
+}
+
+impl AppState {
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn params(&self) -> VerifierParams {
+        self.params
+    }
+
+    /// How many argon2 verifications requests have cost since start.
+    pub fn argon2_verifications(&self) -> u64 {
+        self.argon2_verifications.load(Ordering::Relaxed)
     }
 }
 
@@ -87,7 +106,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in flight.
-pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)

@@ -31,9 +31,17 @@ struct Policy {
 }
 
 /// Per account: 5 free, then the doubling delay, and the daily cap.
-const ACCOUNT: Policy = Policy { free_failures: 5, max_delay: Duration::minutes(15), daily_cap: Some(DAILY_CAP) };
+const ACCOUNT: Policy = Policy {
+    free_failures: 5,
+    max_delay: Duration::minutes(15),
+    daily_cap: Some(DAILY_CAP),
+};
 /// Per IP: more room, since many people can share one address.
-const IP: Policy = Policy { free_failures: 20, max_delay: Duration::minutes(15), daily_cap: None };
+const IP: Policy = Policy {
+    free_failures: 20,
+    max_delay: Duration::minutes(15),
+    daily_cap: None,
+};
 const DAILY_CAP: u32 = 100;
 const DAY: Duration = Duration::hours(24);
 /// Beyond this many tracked subjects, stale ones are dropped.

@@ -5,7 +5,7 @@ use keyturn_protocol::wire::{AccountInfo, ChangePasswordRequest, ErrorBody};
 use keyturn_protocol::{Verifier, MAX_APP_PASSWORDS, MIN_PRIMARY_PASSWORD_CHARS};
 use secrecy::SecretString;
 
-use crate::credentials::{hash_password, verify_password};
+use crate::credentials::hash_password;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp, Session};
 use crate::throttle::Scope;
@@ -42,9 +42,18 @@ pub async fn change_password(
     let new = SecretString::from(request.new_password);
     let now = app.clock.now();
     // Guessing the current password through a stolen session is throttled like a sign-in.
-    app.throttle.check(Scope::SignIn, &session.email, ip, now).map_err(ApiError::RateLimited)?;
-    let account = app.store.find_account_by_id(&session.account_id).await?.ok_or(ApiError::Unauthenticated)?;
-    if !verify_password(Verifier::from_stored(account.password_hash), current).await {
+    app.throttle
+        .check(Scope::SignIn, &session.email, ip, now)
+        .map_err(ApiError::RateLimited)?;
+    let account = app
+        .store
+        .find_account_by_id(&session.account_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    if !app
+        .verify_password(Verifier::from_stored(account.password_hash), current)
+        .await
+    {
         app.throttle.record_failure(Scope::SignIn, &session.email, ip, now);
         return Err(ApiError::InvalidCredentials);
     }
@@ -54,7 +63,13 @@ pub async fn change_password(
     let hash = hash_password(new, app.params).await.map_err(ApiError::Internal)?;
     let revoked = app
         .store
-        .change_password(&session.account_id, hash.as_str(), &session.token_hash, now, &ip.to_string())
+        .change_password(
+            &session.account_id,
+            hash.as_str(),
+            &session.token_hash,
+            now,
+            &ip.to_string(),
+        )
         .await?;
     tracing::info!(account = %session.account_id, revoked, "primary password changed");
     Ok(StatusCode::NO_CONTENT)

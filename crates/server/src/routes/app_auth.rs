@@ -19,7 +19,6 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::credentials::{verify_app_password, verify_password};
 use crate::error::ApiError;
 use crate::extract::ClientIp;
 use crate::store::{AuditKind, Candidate};
@@ -44,7 +43,10 @@ impl VerifiedCache {
     pub fn new() -> Self {
         let mut key = Zeroizing::new([0u8; 32]);
         OsRng.fill_bytes(key.as_mut());
-        Self { key, entries: Mutex::new(HashMap::new()) }
+        Self {
+            key,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     fn tag(&self, password: &AppPassword) -> [u8; 32] {
@@ -84,29 +86,45 @@ pub async fn whoami(
     let (email, password) = basic_credentials(&headers).ok_or(ApiError::AppAuthFailed)?;
     let email = normalize_email(&email);
     let now = app.clock.now();
-    app.throttle.check(Scope::AppAuth, &email, ip, now).map_err(ApiError::RateLimited)?;
+    app.throttle
+        .check(Scope::AppAuth, &email, ip, now)
+        .map_err(ApiError::RateLimited)?;
     let account = app.store.find_account_by_email(&email).await?;
     let found = match (&account, AppPassword::parse(&password)) {
         (Some(account), Ok(password)) => find_verified(&app, &account.id, password).await?,
         _ => {
             // Same argon2 work as a real miss, so the answer does not tell which e-mails exist.
-            verify_password(app.dummy.clone(), password.as_str().into()).await;
+            app.verify_password(app.dummy.clone(), password.as_str().into()).await;
             None
         }
     };
     let (Some(account), Some(candidate)) = (account.as_ref(), found) else {
         app.throttle.record_failure(Scope::AppAuth, &email, ip, now);
         if let Some(account) = &account {
-            app.store.record(&account.id, now, AuditKind::FailedAppSignIn, "", &ip.to_string()).await?;
+            app.store
+                .record(&account.id, now, AuditKind::FailedAppSignIn, "", &ip.to_string())
+                .await?;
         }
         return Err(ApiError::AppAuthFailed);
     };
     app.throttle.record_success(Scope::AppAuth, &email);
     if candidate.last_used_at.is_none_or(|t| now - t >= MARK_USED_EVERY) {
         app.store.mark_used(&candidate.id, now).await?;
-        app.store.record(&account.id, now, AuditKind::AppSignIn, &candidate.label, &ip.to_string()).await?;
+        app.store
+            .record(
+                &account.id,
+                now,
+                AuditKind::AppSignIn,
+                &candidate.label,
+                &ip.to_string(),
+            )
+            .await?;
     }
-    Ok(Json(WhoAmI { email: account.email.clone(), app_password_id: candidate.id, label: candidate.label }))
+    Ok(Json(WhoAmI {
+        email: account.email.clone(),
+        app_password_id: candidate.id,
+        label: candidate.label,
+    }))
 }
 
 /// The active password of this account that `password` is, if any: from the cache, else one argon2 run.
@@ -117,11 +135,14 @@ async fn find_verified(app: &AppState, account_id: &str, password: AppPassword) 
         return Ok(candidates.into_iter().nth(i));
     }
     if candidates.is_empty() {
-        verify_app_password(app.dummy.clone(), password).await;
+        app.verify_app_password(app.dummy.clone(), password).await;
         return Ok(None);
     }
     for candidate in candidates {
-        if verify_app_password(candidate.verifier.clone(), password.clone()).await {
+        if app
+            .verify_app_password(candidate.verifier.clone(), password.clone())
+            .await
+        {
             app.verified.insert(&candidate.id, tag);
             return Ok(Some(candidate));
         }

@@ -20,7 +20,9 @@ const MAX_IDEMPOTENCY_KEY: usize = 255;
 ))]
 pub async fn list(State(app): State<AppState>, session: Session) -> Result<Json<AppPasswordList>, ApiError> {
     let rows = app.store.active_app_passwords(&session.account_id).await?;
-    Ok(Json(AppPasswordList { app_passwords: rows.iter().map(|r| r.info()).collect() }))
+    Ok(Json(AppPasswordList {
+        app_passwords: rows.iter().map(|r| r.info()).collect(),
+    }))
 }
 
 /// Store a new app-specific password. The device sends its argon2id verifier and lookup tag, never the
@@ -90,7 +92,11 @@ pub async fn revoke(
     session: Session,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    match app.store.revoke_app_password(&session.account_id, &id, app.clock.now(), &ip.to_string()).await? {
+    match app
+        .store
+        .revoke_app_password(&session.account_id, &id, app.clock.now(), &ip.to_string())
+        .await?
+    {
         Some(_) => {
             tracing::info!(account = %session.account_id, %id, "app password revoked");
             Ok(StatusCode::NO_CONTENT)
@@ -109,7 +115,10 @@ pub async fn revoke_all(
     ClientIp(ip): ClientIp,
     session: Session,
 ) -> Result<Json<RevokeAllResult>, ApiError> {
-    let revoked = app.store.revoke_all_app_passwords(&session.account_id, app.clock.now(), &ip.to_string()).await?;
+    let revoked = app
+        .store
+        .revoke_all_app_passwords(&session.account_id, app.clock.now(), &ip.to_string())
+        .await?;
     tracing::info!(account = %session.account_id, revoked, "all app passwords revoked");
     Ok(Json(RevokeAllResult { revoked }))
 }

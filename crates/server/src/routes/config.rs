@@ -8,5 +8,8 @@ use crate::AppState;
 /// What a device needs to build a verifier the server will accept.
 #[utoipa::path(get, path = "/v1/config", tag = "config", responses((status = 200, body = ServerConfig)))]
 pub async fn get_config(State(app): State<AppState>) -> Json<ServerConfig> {
-    Json(ServerConfig { verifier_params: app.params, max_app_passwords: MAX_APP_PASSWORDS })
+    Json(ServerConfig {
+        verifier_params: app.params,
+        max_app_passwords: MAX_APP_PASSWORDS,
+    })
 }

@@ -22,7 +22,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::delete_current_session))
         .routes(routes!(account::get_account))
         .routes(routes!(account::change_password))
-        .routes(routes!(app_passwords::list, app_passwords::create, app_passwords::revoke_all))
+        .routes(routes!(
+            app_passwords::list,
+            app_passwords::create,
+            app_passwords::revoke_all
+        ))
         .routes(routes!(app_passwords::revoke))
         .routes(routes!(app_auth::whoami))
 }

@@ -37,21 +37,40 @@ impl Store {
             .bind(millis(now))
             .execute(&self.pool)
             .await
-            .map_err(|e| if is_constraint(&e, "UNIQUE") { StoreError::EmailTaken } else { e.into() })?;
-        Ok(AccountRow { id, email: email.to_owned(), password_hash: password_hash.to_owned(), created_at: now })
+            .map_err(|e| {
+                if is_constraint(&e, "UNIQUE") {
+                    StoreError::EmailTaken
+                } else {
+                    e.into()
+                }
+            })?;
+        Ok(AccountRow {
+            id,
+            email: email.to_owned(),
+            password_hash: password_hash.to_owned(),
+            created_at: now,
+        })
     }
 
     pub async fn find_account_by_email(&self, email: &str) -> Result<Option<AccountRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM accounts WHERE email = ?").bind(email).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM accounts WHERE email = ?")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(AccountRow::from_row).transpose()
     }
 
     pub async fn account_by_email(&self, email: &str) -> Result<AccountRow, StoreError> {
-        self.find_account_by_email(email).await?.ok_or(StoreError::NoSuchAccount)
+        self.find_account_by_email(email)
+            .await?
+            .ok_or(StoreError::NoSuchAccount)
     }
 
     pub async fn find_account_by_id(&self, id: &str) -> Result<Option<AccountRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM accounts WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM accounts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(AccountRow::from_row).transpose()
     }
 
@@ -63,7 +82,9 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok((AccountRow::from_row(r)?, r.try_get::<u32, _>("active")?))).collect()
+        rows.iter()
+            .map(|r| Ok((AccountRow::from_row(r)?, r.try_get::<u32, _>("active")?)))
+            .collect()
     }
 
     /// Sets a new primary password and, in the same transaction, revokes every app-specific password and
@@ -82,12 +103,13 @@ impl Store {
             .bind(account_id)
             .execute(&mut *tx)
             .await?;
-        let revoked = sqlx::query("UPDATE app_passwords SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
-            .bind(millis(now))
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let revoked =
+            sqlx::query("UPDATE app_passwords SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
+                .bind(millis(now))
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         sqlx::query("DELETE FROM sessions WHERE account_id = ? AND token_hash <> ?")
             .bind(account_id)
             .bind(keep_session)
@@ -95,8 +117,15 @@ impl Store {
             .await?;
         let revoked = u32::try_from(revoked).unwrap_or(u32::MAX);
         Self::record_in(&mut tx, account_id, now, AuditKind::PasswordChanged, "", client_addr).await?;
-        Self::record_in(&mut tx, account_id, now, AuditKind::RevokedAll, &format!("{revoked} revoked"), client_addr)
-            .await?;
+        Self::record_in(
+            &mut tx,
+            account_id,
+            now,
+            AuditKind::RevokedAll,
+            &format!("{revoked} revoked"),
+            client_addr,
+        )
+        .await?;
         tx.commit().await?;
         Ok(revoked)
     }

@@ -23,8 +23,14 @@ impl AppPasswordRow {
             id: row.try_get("id")?,
             label: row.try_get("label")?,
             created_at: from_millis(row.try_get("created_at")?)?,
-            last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(from_millis).transpose()?,
-            revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(from_millis).transpose()?,
+            last_used_at: row
+                .try_get::<Option<i64>, _>("last_used_at")?
+                .map(from_millis)
+                .transpose()?,
+            revoked_at: row
+                .try_get::<Option<i64>, _>("revoked_at")?
+                .map(from_millis)
+                .transpose()?,
         })
     }
 
@@ -81,11 +87,12 @@ impl Store {
             .bind(millis(now - IDEMPOTENCY_TTL))
             .execute(&mut *tx)
             .await?;
-        let earlier = sqlx::query("SELECT request_hash, response_body FROM idempotency_keys WHERE account_id = ? AND key = ?")
-            .bind(new.account_id)
-            .bind(new.idempotency_key)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let earlier =
+            sqlx::query("SELECT request_hash, response_body FROM idempotency_keys WHERE account_id = ? AND key = ?")
+                .bind(new.account_id)
+                .bind(new.idempotency_key)
+                .fetch_optional(&mut *tx)
+                .await?;
         if let Some(row) = earlier {
             let request_hash: String = row.try_get("request_hash")?;
             if request_hash != new.request_hash {
@@ -143,7 +150,15 @@ impl Store {
         .bind(millis(now))
         .execute(&mut *tx)
         .await?;
-        Self::record_in(&mut tx, new.account_id, now, AuditKind::Created, new.label.as_str(), new.client_addr).await?;
+        Self::record_in(
+            &mut tx,
+            new.account_id,
+            now,
+            AuditKind::Created,
+            new.label.as_str(),
+            new.client_addr,
+        )
+        .await?;
         tx.commit().await?;
         Ok(CreateOutcome::Created(info))
     }
@@ -168,10 +183,12 @@ impl Store {
     }
 
     pub async fn count_active_app_passwords(&self, account_id: &str) -> Result<u32, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM app_passwords WHERE account_id = ? AND revoked_at IS NULL")
-            .bind(account_id)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM app_passwords WHERE account_id = ? AND revoked_at IS NULL")
+                .bind(account_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Active passwords of the account with this lookup tag: almost always zero or one.
@@ -190,7 +207,10 @@ impl Store {
                     id: r.try_get("id")?,
                     label: r.try_get("label")?,
                     verifier: Verifier::from_stored(r.try_get("verifier")?),
-                    last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(from_millis).transpose()?,
+                    last_used_at: r
+                        .try_get::<Option<i64>, _>("last_used_at")?
+                        .map(from_millis)
+                        .transpose()?,
                 })
             })
             .collect()
@@ -250,15 +270,23 @@ impl Store {
         client_addr: &str,
     ) -> Result<u32, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let revoked = sqlx::query("UPDATE app_passwords SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
-            .bind(millis(now))
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let revoked =
+            sqlx::query("UPDATE app_passwords SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
+                .bind(millis(now))
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         let revoked = u32::try_from(revoked).unwrap_or(u32::MAX);
-        Self::record_in(&mut tx, account_id, now, AuditKind::RevokedAll, &format!("{revoked} revoked"), client_addr)
-            .await?;
+        Self::record_in(
+            &mut tx,
+            account_id,
+            now,
+            AuditKind::RevokedAll,
+            &format!("{revoked} revoked"),
+            client_addr,
+        )
+        .await?;
         tx.commit().await?;
         Ok(revoked)
     }

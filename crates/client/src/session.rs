@@ -1,0 +1,145 @@
+use std::time::Duration;
+
+use keyturn_protocol::wire::{
+    AccountInfo, AppPasswordInfo, AppPasswordList, ChangePasswordRequest, CreateAppPasswordRequest, RevokeAllResult,
+};
+use keyturn_protocol::{AppPassword, Label, LookupTag, Verifier};
+use reqwest::{RequestBuilder, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+use crate::{expect_status, json, Client, Error, Result};
+
+/// How many times a create is sent before giving up, and the pause before the first retry (doubling).
+const CREATE_ATTEMPTS: u32 = 3;
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(250);
+
+/// The calls of one signed-in user.
+#[derive(Clone)]
+pub struct SessionClient {
+    client: Client,
+    token: SecretString,
+}
+
+/// A new app-specific password and its row. The password exists only here: show it once, then drop it.
+pub struct CreatedAppPassword {
+    pub info: AppPasswordInfo,
+    pub password: AppPassword,
+}
+
+impl SessionClient {
+    pub(crate) fn new(client: Client, token: SecretString) -> Self {
+        Self { client, token }
+    }
+
+    fn authed(&self, request: RequestBuilder) -> RequestBuilder {
+        request.bearer_auth(self.token.expose_secret())
+    }
+
+    async fn send(&self, request: RequestBuilder) -> Result<reqwest::Response> {
+        self.client.send(self.authed(request)).await
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.client.http()
+    }
+
+    /// Ends this session on the server.
+    pub async fn sign_out(&self) -> Result<()> {
+        let response = self
+            .send(self.http().delete(self.client.url("v1/sessions/current")?))
+            .await?;
+        expect_status(&response, StatusCode::NO_CONTENT)
+    }
+
+    pub async fn account(&self) -> Result<AccountInfo> {
+        json(self.send(self.http().get(self.client.url("v1/account")?)).await?).await
+    }
+
+    /// Changes the primary password; every app-specific password and every other session ends.
+    pub async fn change_password(&self, current: &SecretString, new: &SecretString) -> Result<()> {
+        let body = ChangePasswordRequest {
+            current_password: current.expose_secret().to_owned(),
+            new_password: new.expose_secret().to_owned(),
+        };
+        let response = self
+            .send(self.http().post(self.client.url("v1/account/password")?).json(&body))
+            .await?;
+        expect_status(&response, StatusCode::NO_CONTENT)
+    }
+
+    /// Active app-specific passwords, newest first.
+    pub async fn list_app_passwords(&self) -> Result<Vec<AppPasswordInfo>> {
+        let list: AppPasswordList =
+            json(self.send(self.http().get(self.client.url("v1/app-passwords")?)).await?).await?;
+        Ok(list.app_passwords)
+    }
+
+    /// The whole device side of a new password: generate it, build its verifier and lookup tag with the
+    /// server's parameters (argon2 off the async runtime), send them under a fresh Idempotency-Key, retry a
+    /// failed send with the same key, and hand back the password once.
+    pub async fn create_app_password(&self, label: &str) -> Result<CreatedAppPassword> {
+        let label = Label::parse(label).map_err(|e| Error::InvalidLabel(e.to_string()))?;
+        let params = self.client.config().await?.verifier_params;
+        let password = AppPassword::generate();
+        let for_verifier = password.clone();
+        let verifier = tokio::task::spawn_blocking(move || Verifier::build(for_verifier.expose().as_bytes(), params))
+            .await
+            .map_err(|e| Error::Protocol(e.to_string()))?
+            .map_err(|e| Error::InvalidVerifier(e.to_string()))?;
+        let request = CreateAppPasswordRequest {
+            label: label.as_str().to_owned(),
+            verifier: verifier.as_str().to_owned(),
+            lookup_tag: LookupTag::of(&password).as_str().to_owned(),
+        };
+        let key = Uuid::new_v4().to_string();
+        let mut pause = FIRST_RETRY_PAUSE;
+        let mut attempt = 1;
+        let info = loop {
+            match self.send_create(&request, &key).await {
+                Err(e) if e.is_transient() && attempt < CREATE_ATTEMPTS => {
+                    tracing::warn!(attempt, error = %e, "creating an app password failed; retrying with the same key");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        };
+        Ok(CreatedAppPassword { info, password })
+    }
+
+    /// One `POST /v1/app-passwords` as given; [`Self::create_app_password`] is what an app wants.
+    pub async fn send_create(
+        &self,
+        request: &CreateAppPasswordRequest,
+        idempotency_key: &str,
+    ) -> Result<AppPasswordInfo> {
+        let builder = self
+            .http()
+            .post(self.client.url("v1/app-passwords")?)
+            .header("Idempotency-Key", idempotency_key)
+            .json(request);
+        json(self.send(builder).await?).await
+    }
+
+    pub async fn revoke(&self, id: &str) -> Result<()> {
+        let mut url = self.client.url("v1/app-passwords/")?;
+        url.path_segments_mut()
+            .map_err(|_| Error::InvalidUrl(id.to_owned()))?
+            .pop_if_empty()
+            .push(id);
+        let response = self.send(self.http().delete(url)).await?;
+        expect_status(&response, StatusCode::NO_CONTENT)
+    }
+
+    /// Revoke All; returns how many were revoked.
+    pub async fn revoke_all(&self) -> Result<u32> {
+        let result: RevokeAllResult = json(
+            self.send(self.http().delete(self.client.url("v1/app-passwords")?))
+                .await?,
+        )
+        .await?;
+        Ok(result.revoked)
+    }
+}

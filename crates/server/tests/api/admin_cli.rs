@@ -1,0 +1,239 @@
+//! The `keyturn-server` binary itself: admin commands on the database of a running server, graceful
+//! shutdown, and logs without secrets.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use keyturn_client::{Client, Error};
+
+use crate::helpers::{secret, spawn_app, PASSWORD};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyturn-server");
+
+fn admin(db: &Path, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).arg("--db").arg(db).output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn add_with_stdin(db: &Path, email: &str, password: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(["accounts", "add", email, "--db"])
+        .arg(db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn support_staff_add_an_account_with_a_password_from_stdin() {
+    let app = spawn_app().await;
+    let out = add_with_stdin(&app.db_path, "Ann@Example.com", PASSWORD);
+    assert_eq!(stdout(&out), "Added ann@example.com.\n");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(PASSWORD));
+    assert!(app.client.sign_in("ann@example.com", &secret(PASSWORD)).await.is_ok());
+    let again = add_with_stdin(&app.db_path, "ann@example.com", PASSWORD);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+#[tokio::test]
+async fn a_generated_password_is_printed_once_and_works() {
+    let app = spawn_app().await;
+    let out = stdout(&admin(
+        &app.db_path,
+        &["accounts", "add", "bob@example.com", "--generate"],
+    ));
+    let password = out.trim().rsplit(' ').next().unwrap();
+    assert_eq!(password.len(), 19, "{out}");
+    assert!(app.client.sign_in("bob@example.com", &secret(password)).await.is_ok());
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error() {
+    let app = spawn_app().await;
+    let short = add_with_stdin(&app.db_path, "ann@example.com", "short");
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+    let not_email = add_with_stdin(&app.db_path, "ann", PASSWORD);
+    assert!(String::from_utf8_lossy(&not_email.stderr).contains("not an email address"));
+    let unknown = admin(&app.db_path, &["app-passwords", "list", "nobody@example.com"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account with email nobody@example.com"));
+}
+
+#[tokio::test]
+async fn support_staff_see_what_the_user_sees_and_revoke_by_label() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let mail = user.session.create_app_password("Thunderbird on laptop").await.unwrap();
+    let calendar = user.session.create_app_password("Calendar").await.unwrap();
+    app.client.whoami(&user.email, mail.password.expose()).await.unwrap();
+
+    let accounts = stdout(&admin(&app.db_path, &["accounts", "list"]));
+    assert!(
+        accounts
+            .lines()
+            .any(|l| l.starts_with(&user.email) && l.contains(" 2 ")),
+        "{accounts}"
+    );
+
+    let list = stdout(&admin(&app.db_path, &["app-passwords", "list", &user.email]));
+    let mail_line = list.lines().find(|l| l.starts_with("Thunderbird on laptop")).unwrap();
+    assert!(
+        mail_line.contains("2026-03-01 09:00 UTC") && mail_line.ends_with("active"),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("Calendar") && l.contains("Never used")),
+        "{list}"
+    );
+
+    let revoked = stdout(&admin(
+        &app.db_path,
+        &["app-passwords", "revoke", &user.email, "thunderbird ON laptop"],
+    ));
+    assert!(revoked.starts_with("Revoked \"Thunderbird on laptop\""), "{revoked}");
+    // The running server refuses it at once, cached or not.
+    assert_eq!(
+        app.client.whoami(&user.email, mail.password.expose()).await.err(),
+        Some(Error::InvalidCredentials)
+    );
+    assert!(app.client.whoami(&user.email, calendar.password.expose()).await.is_ok());
+
+    let json: serde_json::Value = serde_json::from_str(&stdout(&admin(
+        &app.db_path,
+        &["app-passwords", "list", &user.email, "--json"],
+    )))
+    .unwrap();
+    let states: Vec<(&str, &str)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["label"].as_str().unwrap(), p["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states, [("Calendar", "active"), ("Thunderbird on laptop", "revoked")]);
+
+    let missing = admin(
+        &app.db_path,
+        &["app-passwords", "revoke", &user.email, "Thunderbird on laptop"],
+    );
+    assert!(!missing.status.success(), "already revoked");
+
+    let all = stdout(&admin(&app.db_path, &["app-passwords", "revoke-all", &user.email]));
+    assert_eq!(all, format!("Revoked 1 app-specific password for {}.\n", user.email));
+    assert_eq!(
+        app.client.whoami(&user.email, calendar.password.expose()).await.err(),
+        Some(Error::InvalidCredentials)
+    );
+}
+
+#[tokio::test]
+async fn the_audit_trail_tells_the_story_with_addresses() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let _ = app.client.sign_in(&user.email, &secret("wrong password")).await;
+    let mail = user.session.create_app_password("Mail").await.unwrap();
+    app.client.whoami(&user.email, mail.password.expose()).await.unwrap();
+    let _ = app.client.whoami(&user.email, "aaaa-bbbb-cccc-dddd").await;
+    user.session.revoke(&mail.info.id).await.unwrap();
+    user.session.revoke_all().await.unwrap();
+
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&admin(&app.db_path, &["audit", &user.email, "--json"]))).unwrap();
+    let kinds: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "sign-in",
+            "failed sign-in",
+            "created",
+            "app sign-in",
+            "failed app sign-in",
+            "revoked",
+            "revoked-all"
+        ]
+    );
+    assert!(json.as_array().unwrap().iter().all(|e| e["client_addr"] == "127.0.0.1"));
+    let text = stdout(&admin(&app.db_path, &["audit", &user.email]));
+    assert!(
+        text.lines().any(|l| l.contains("created") && l.contains("Mail")),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_server_logs_no_secrets_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keyturn.db");
+    assert!(add_with_stdin(&db, "ann@example.com", PASSWORD).status.success());
+    let mut server = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    let url = first_line.trim().strip_prefix("listening on ").unwrap().to_owned();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (token, app_password) = runtime.block_on(async {
+        let client = Client::new(&url).unwrap();
+        let signed_in = client.sign_in("ann@example.com", &secret(PASSWORD)).await.unwrap();
+        let token = secrecy::ExposeSecret::expose_secret(&signed_in.token).to_owned();
+        let session = client.session(signed_in.token);
+        let created = session.create_app_password("Mail").await.unwrap();
+        client
+            .whoami("ann@example.com", &created.password.grouped())
+            .await
+            .unwrap();
+        let _ = client.sign_in("ann@example.com", &secret("a wrong guess here")).await;
+        (token, created.password.expose().to_owned())
+    });
+
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = server.wait_with_output().unwrap();
+    assert!(output.status.success(), "exit status {:?}", output.status);
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(logs.contains("shutting down") && logs.contains("stopped"), "{logs}");
+    for secret in [
+        PASSWORD,
+        "a wrong guess here",
+        &token,
+        &app_password,
+        &app_password[..4],
+    ] {
+        assert!(!logs.contains(secret), "the log contains a secret");
+    }
+}

@@ -1,0 +1,12 @@
+//! One integration-test binary: each module drives the real server, started on `127.0.0.1:0` with a fresh
+//! SQLite file, through `keyturn-client`.
+
+mod account;
+mod admin_cli;
+mod app_auth;
+mod app_passwords;
+mod config;
+mod helpers;
+mod openapi;
+mod sessions;
+mod throttling;

@@ -1,0 +1,168 @@
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Duration as Span;
+use keyturn_client::Error;
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{secret, spawn_app, PASSWORD};
+
+#[tokio::test]
+async fn signing_in_returns_a_256_bit_token_that_is_stored_only_as_its_sha256() {
+    let app = spawn_app().await;
+    app.add_account("ann@example.com", PASSWORD).await;
+    let signed_in = app.client.sign_in("ann@example.com", &secret(PASSWORD)).await.unwrap();
+    let token = secrecy::ExposeSecret::expose_secret(&signed_in.token).to_owned();
+    assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), 32);
+    assert_eq!(signed_in.email, "ann@example.com");
+    assert_eq!(
+        signed_in.expires_at,
+        keyturn_server::Clock::now(&app.clock) + Span::days(30)
+    );
+
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_all(&app.db().await)
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![hex::encode(Sha256::digest(token.as_bytes()))]);
+    let raw = std::fs::read(&app.db_path).unwrap();
+    let wal = std::fs::read(app.db_path.with_extension("db-wal")).unwrap_or_default();
+    for bytes in [raw, wal] {
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the token is in the database file"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_email_is_matched_without_case_or_spaces() {
+    let app = spawn_app().await;
+    app.add_account("ann@example.com", PASSWORD).await;
+    assert!(app
+        .client
+        .sign_in("  Ann@Example.COM ", &secret(PASSWORD))
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn two_sign_ins_get_different_tokens() {
+    let app = spawn_app().await;
+    app.add_account("ann@example.com", PASSWORD).await;
+    let a = app.client.sign_in("ann@example.com", &secret(PASSWORD)).await.unwrap();
+    let b = app.client.sign_in("ann@example.com", &secret(PASSWORD)).await.unwrap();
+    assert_ne!(
+        secrecy::ExposeSecret::expose_secret(&a.token),
+        secrecy::ExposeSecret::expose_secret(&b.token)
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_error() {
+    let app = spawn_app().await;
+    app.add_account("ann@example.com", PASSWORD).await;
+    let wrong = app
+        .client
+        .sign_in("ann@example.com", &secret("not the password"))
+        .await
+        .err();
+    let unknown = app.client.sign_in("nobody@example.com", &secret(PASSWORD)).await.err();
+    assert_eq!(wrong, Some(Error::InvalidCredentials));
+    assert_eq!(unknown, Some(Error::InvalidCredentials));
+}
+
+#[tokio::test]
+async fn an_unknown_email_takes_as_long_as_a_wrong_password() {
+    let app = spawn_app().await;
+    app.add_account("ann@example.com", PASSWORD).await;
+    async fn median(app: &crate::helpers::TestApp, email: &str) -> Duration {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let start = Instant::now();
+            let _ = app.client.sign_in(email, &secret("wrong password")).await;
+            times.push(start.elapsed());
+        }
+        times.sort();
+        times[2]
+    }
+    let wrong = median(&app, "ann@example.com").await;
+    let unknown = median(&app, "nobody@example.com").await;
+    // Both run one argon2 verification (tens of milliseconds); skipping it would make `unknown` ~1 ms.
+    let ratio = unknown.as_secs_f64() / wrong.as_secs_f64();
+    assert!(
+        (0.6..1.6).contains(&ratio),
+        "wrong password {wrong:?}, unknown email {unknown:?}"
+    );
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    user.session.sign_out().await.unwrap();
+    assert_eq!(user.session.account().await.err(), Some(Error::SessionExpired));
+    assert_eq!(user.session.sign_out().await.err(), Some(Error::SessionExpired));
+}
+
+#[tokio::test]
+async fn a_request_without_a_token_or_with_a_made_up_one_is_unauthenticated() {
+    let app = spawn_app().await;
+    let response = reqwest::get(app.url("/v1/account")).await.unwrap();
+    assert_eq!(response.status(), 401);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    let forged = app
+        .client
+        .session(secret("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    assert_eq!(forged.list_app_passwords().await.err(), Some(Error::SessionExpired));
+}
+
+#[tokio::test]
+async fn a_session_unused_for_seven_days_expires() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    app.clock.advance(Span::days(7) - Span::seconds(1));
+    assert!(user.session.account().await.is_ok());
+    // Used just now, so another almost-7-days is fine …
+    app.clock.advance(Span::days(7) - Span::seconds(1));
+    assert!(user.session.account().await.is_ok());
+    // … but 7 idle days are not.
+    app.clock.advance(Span::days(7));
+    assert_eq!(user.session.account().await.err(), Some(Error::SessionExpired));
+}
+
+#[tokio::test]
+async fn a_session_ends_after_thirty_days_however_much_it_is_used() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    for _ in 0..4 {
+        app.clock.advance(Span::days(6));
+        assert!(user.session.account().await.is_ok());
+    }
+    app.clock.advance(Span::days(6) - Span::seconds(1));
+    assert!(user.session.account().await.is_ok(), "29 days and change");
+    app.clock.advance(Span::seconds(1));
+    assert_eq!(user.session.account().await.err(), Some(Error::SessionExpired));
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(&app.db().await)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "an expired session is deleted");
+}
+
+#[tokio::test]
+async fn an_app_password_never_works_for_the_primary_sign_in() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let created = user.session.create_app_password("Mail").await.unwrap();
+    let grouped = created.password.grouped();
+    let result = app.client.sign_in(&user.email, &secret(&grouped)).await;
+    assert_eq!(result.err(), Some(Error::InvalidCredentials));
+    let result = app
+        .client
+        .sign_in(&user.email, &secret(created.password.expose()))
+        .await;
+    assert_eq!(result.err(), Some(Error::InvalidCredentials));
+}
