@@ -1,1 +1,58 @@
-fn main() {}
+//! `cargo xtask demo | ci | e2e`: the README's two commands and the end-to-end run.
+//!
+//! Each installs what it needs on a fresh Debian/Ubuntu machine first (apt packages, tauri-driver), so a new
+//! checkout needs nothing but Rust.
+
+mod demo;
+mod setup;
+
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("demo") => demo::run(),
+        Some("setup") => setup::install(),
+        _ => {
+            eprintln!("usage: cargo xtask <demo|ci|setup>");
+            eprintln!("  demo   run Keyturn against a local server with a demo account");
+            eprintln!("  ci     install what is missing, then fmt, clippy and every test");
+            eprintln!("  setup  only install the system packages and tools");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn ci() -> Result<()> {
+    setup::install()?;
+    cargo(&["fmt", "--all", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&["test", "--workspace"])?;
+    println!("xtask ci: all checks passed");
+    Ok(())
+}
+
+/// Runs cargo with the same toolchain that runs this xtask.
+pub fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    println!("$ cargo {}", args.join(" "));
+    run(Command::new(cargo).args(args).current_dir(workspace_root()))
+}
+
+pub fn run(command: &mut Command) -> Result<()> {
+    let status = command.status().with_context(|| format!("starting {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
+
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default()
+}

@@ -6,6 +6,7 @@ mod admin_cli;
 mod app_auth;
 mod app_passwords;
 mod config;
+mod faults;
 mod helpers;
 mod openapi;
 mod sessions;

@@ -1,0 +1,86 @@
+//! Faults between the app and the server: an answer lost on the way back, a server that is not there.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use keyturn_client::{Client, Error};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::helpers::{secret, spawn_app, PASSWORD};
+
+/// A TCP proxy in front of the server that, once, lets a create reach the server and then closes the
+/// connection before the answer gets back: the create happened, but the client cannot know.
+async fn spawn_answer_losing_proxy(upstream: SocketAddr) -> (SocketAddr, Arc<AtomicBool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let lost_one = Arc::new(AtomicBool::new(false));
+    let lost = lost_one.clone();
+    tokio::spawn(async move {
+        loop {
+            let (client, _) = listener.accept().await.unwrap();
+            let server = TcpStream::connect(upstream).await.unwrap();
+            let (mut from_client, mut to_client) = client.into_split();
+            let (mut from_server, mut to_server) = server.into_split();
+            let saw_create = Arc::new(AtomicBool::new(false));
+            let saw = saw_create.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                    if buf[..n].windows(22).any(|w| w == b"POST /v1/app-passwords") {
+                        saw.store(true, Ordering::SeqCst);
+                    }
+                    if to_server.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let lost = lost.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Ok(n @ 1..) = from_server.read(&mut buf).await {
+                    if saw_create.load(Ordering::SeqCst) && !lost.swap(true, Ordering::SeqCst) {
+                        return; // drops `to_client`: the client sees the connection close mid-request
+                    }
+                    if to_client.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    (address, lost_one)
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_retried_with_the_same_key_and_makes_one_password() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let (proxy, lost) = spawn_answer_losing_proxy(app.address).await;
+    let via_proxy = Client::new(&format!("http://{proxy}")).unwrap();
+    let session = via_proxy.session(secret(&user.token));
+
+    let created = session.create_app_password("Mail").await.unwrap();
+
+    assert!(lost.load(Ordering::SeqCst), "the first answer was lost");
+    let list = user.session.list_app_passwords().await.unwrap();
+    assert_eq!(
+        list.len(),
+        1,
+        "the retry replayed the first create instead of making a second"
+    );
+    assert_eq!(list[0].id, created.info.id);
+    assert!(app.client.whoami(&user.email, created.password.expose()).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_server_that_is_not_there_is_a_network_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let client = Client::new(&format!("http://{address}")).unwrap();
+    let result = client.sign_in("ann@example.com", &secret(PASSWORD)).await;
+    assert!(matches!(result, Err(Error::Network(_))), "{result:?}");
+    assert_eq!(result.unwrap_err().code(), "network");
+}

@@ -1,0 +1,71 @@
+//! Installs the system packages and tools the build and the tests need, only where they are missing.
+
+use std::process::Command;
+
+use anyhow::{bail, Result};
+
+use crate::run;
+
+/// Debian/Ubuntu packages: the WebKitGTK desktop build, then the end-to-end tests (virtual display, WebDriver,
+/// a Secret Service keychain, screenshots).
+const PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libssl-dev",
+    "libwebkit2gtk-4.1-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "xvfb",
+    "webkit2gtk-driver",
+    "dbus-x11",
+    "gnome-keyring",
+    "libsecret-tools",
+    "imagemagick",
+];
+
+pub fn install() -> Result<()> {
+    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+    if !missing.is_empty() {
+        println!("installing system packages: {}", missing.join(" "));
+        apt(&["update", "-q"])?;
+        let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+        args.extend(&missing);
+        apt(&args)?;
+    }
+    Ok(())
+}
+
+fn installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+fn apt(args: &[&str]) -> Result<()> {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false);
+    let mut command = if is_root {
+        Command::new("apt-get")
+    } else if Command::new("sudo")
+        .arg("-n")
+        .arg("true")
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let mut c = Command::new("sudo");
+        c.arg("apt-get");
+        c
+    } else {
+        bail!(
+            "missing system packages; run as root or with sudo: apt-get install {}",
+            args[1..].join(" ")
+        );
+    };
+    command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    run(&mut command)
+}
