@@ -1,0 +1,25 @@
+//! The Tauri config lives at the repository root; the app's own commands are the only ones the window may
+//! call, each granted by name in `capabilities/main.json`.
+
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "restore_session",
+    "sign_in",
+    "sign_out",
+    "list_app_passwords",
+    "create_app_password",
+    "copy_secret",
+    "forget_secret",
+    "revoke_app_password",
+    "revoke_all",
+];
+
+fn main() {
+    let attributes = tauri_build::Attributes::new()
+        .config_path("../tauri.conf.json")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(error) = tauri_build::try_build(attributes) {
+        eprintln!("tauri build failed: {error:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,109 @@
+//! Copying the one-time password, and clearing it from the clipboard after a while if it is still there.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+/// How long a copied password stays on the clipboard.
+pub const CLEAR_AFTER: Duration = Duration::from_secs(60);
+
+pub trait Clipboard: Send + Sync + 'static {
+    fn set(&self, text: &str) -> Result<(), String>;
+    fn get(&self) -> Option<Zeroizing<String>>;
+    fn clear(&self) -> Result<(), String>;
+}
+
+/// The system clipboard. On X11 the copied text is served by the process that holds it, so one instance
+/// lives as long as the app.
+#[derive(Default)]
+pub struct SystemClipboard(Mutex<Option<arboard::Clipboard>>);
+
+impl SystemClipboard {
+    fn with<T>(&self, f: impl FnOnce(&mut arboard::Clipboard) -> Result<T, arboard::Error>) -> Result<T, String> {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(arboard::Clipboard::new().map_err(|e| e.to_string())?);
+        }
+        match slot.as_mut() {
+            Some(clipboard) => f(clipboard).map_err(|e| e.to_string()),
+            None => Err("no clipboard".to_owned()),
+        }
+    }
+}
+
+impl Clipboard for SystemClipboard {
+    fn set(&self, text: &str) -> Result<(), String> {
+        self.with(|c| c.set_text(text))
+    }
+
+    fn get(&self) -> Option<Zeroizing<String>> {
+        self.with(|c| c.get_text()).ok().map(Zeroizing::new)
+    }
+
+    fn clear(&self) -> Result<(), String> {
+        self.with(|c| c.clear())
+    }
+}
+
+/// Copies `text` and, after `clear_after`, clears the clipboard only if it still holds the same text; only a
+/// hash of the text is kept meanwhile.
+pub fn copy_then_clear(clipboard: &Arc<dyn Clipboard>, text: &str, clear_after: Duration) -> Result<(), String> {
+    clipboard.set(text)?;
+    let digest = Sha256::digest(text.as_bytes());
+    let clipboard = Arc::clone(clipboard);
+    std::thread::spawn(move || {
+        std::thread::sleep(clear_after);
+        let still_ours = clipboard
+            .get()
+            .is_some_and(|now| Sha256::digest(now.as_bytes()) == digest);
+        if still_ours {
+            let _ = clipboard.clear();
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+
+    /// A clipboard in memory.
+    #[derive(Default)]
+    pub struct FakeClipboard(pub Mutex<Option<String>>);
+
+    impl Clipboard for FakeClipboard {
+        fn set(&self, text: &str) -> Result<(), String> {
+            *self.0.lock().unwrap() = Some(text.to_owned());
+            Ok(())
+        }
+        fn get(&self) -> Option<Zeroizing<String>> {
+            self.0.lock().unwrap().clone().map(Zeroizing::new)
+        }
+        fn clear(&self) -> Result<(), String> {
+            *self.0.lock().unwrap() = None;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_copied_password_is_cleared_after_the_delay() {
+        let fake = Arc::new(FakeClipboard::default());
+        let clipboard: Arc<dyn Clipboard> = fake.clone();
+        copy_then_clear(&clipboard, "abcd-efgh-ijkl-mnop", Duration::from_millis(50)).unwrap();
+        assert_eq!(fake.get().as_deref().map(String::as_str), Some("abcd-efgh-ijkl-mnop"));
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(fake.get(), None);
+    }
+
+    #[test]
+    fn something_else_copied_meanwhile_is_left_alone() {
+        let fake = Arc::new(FakeClipboard::default());
+        let clipboard: Arc<dyn Clipboard> = fake.clone();
+        copy_then_clear(&clipboard, "abcd-efgh-ijkl-mnop", Duration::from_millis(50)).unwrap();
+        fake.set("the user's own text").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(fake.get().as_deref().map(String::as_str), Some("the user's own text"));
+    }
+}

@@ -1,0 +1,62 @@
+//! The commands the window may call (each granted in `capabilities/main.json`). Thin: `Desktop` does the work.
+
+use secrecy::SecretString;
+use tauri::State;
+
+use crate::desktop::{AppInfo, Copied, Desktop, PasswordsView, Revealed, SessionView};
+use crate::error::CommandError;
+
+#[tauri::command]
+pub fn app_info(desktop: State<'_, Desktop>) -> AppInfo {
+    desktop.app_info()
+}
+
+#[tauri::command]
+pub async fn restore_session(desktop: State<'_, Desktop>) -> Result<Option<SessionView>, CommandError> {
+    desktop.restore_session().await
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    desktop: State<'_, Desktop>,
+    email: String,
+    password: String,
+    server_url: String,
+) -> Result<SessionView, CommandError> {
+    desktop.sign_in(&email, SecretString::from(password), &server_url).await
+}
+
+#[tauri::command]
+pub async fn sign_out(desktop: State<'_, Desktop>) -> Result<(), CommandError> {
+    desktop.sign_out().await
+}
+
+#[tauri::command]
+pub async fn list_app_passwords(desktop: State<'_, Desktop>) -> Result<PasswordsView, CommandError> {
+    desktop.list_app_passwords().await
+}
+
+#[tauri::command]
+pub async fn create_app_password(desktop: State<'_, Desktop>, label: String) -> Result<Revealed, CommandError> {
+    desktop.create_app_password(&label).await
+}
+
+#[tauri::command]
+pub fn copy_secret(desktop: State<'_, Desktop>) -> Result<Copied, CommandError> {
+    desktop.copy_secret()
+}
+
+#[tauri::command]
+pub fn forget_secret(desktop: State<'_, Desktop>) {
+    desktop.forget_secret();
+}
+
+#[tauri::command]
+pub async fn revoke_app_password(desktop: State<'_, Desktop>, id: String) -> Result<(), CommandError> {
+    desktop.revoke(&id).await
+}
+
+#[tauri::command]
+pub async fn revoke_all(desktop: State<'_, Desktop>) -> Result<u32, CommandError> {
+    desktop.revoke_all().await
+}

@@ -1,0 +1,281 @@
+//! The app's state and everything its commands do; `commands` only adapts these to Tauri.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use keyturn_client::{Client, Error as ApiError, SessionClient};
+use keyturn_protocol::wire::AppPasswordInfo;
+use keyturn_protocol::{AppPassword, MAX_APP_PASSWORDS};
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::clipboard::{copy_then_clear, Clipboard, CLEAR_AFTER};
+use crate::error::CommandError;
+use crate::keychain::{KeychainError, TokenStore};
+use crate::settings::{self, SettingsFile};
+
+pub struct Desktop {
+    keychain: Arc<dyn TokenStore>,
+    settings: SettingsFile,
+    /// `KEYTURN_API_URL`, read once at launch.
+    env_server_url: Option<String>,
+    clipboard: Arc<dyn Clipboard>,
+    signed_in: tokio::sync::Mutex<Option<SignedIn>>,
+    /// The password being revealed, until the user closes the reveal. Zeroized on drop.
+    reveal: Mutex<Option<AppPassword>>,
+}
+
+struct SignedIn {
+    session: SessionClient,
+    email: String,
+    server_url: String,
+}
+
+/// What the UI needs to draw the sign-in screen.
+#[derive(Debug, Serialize)]
+pub struct AppInfo {
+    pub server_url: String,
+    pub last_email: String,
+    pub max_app_passwords: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    pub email: String,
+    pub server_url: String,
+    /// False when the keychain could not keep the session: the UI says the next launch will ask again.
+    pub remembered: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PasswordsView {
+    pub email: String,
+    pub app_passwords: Vec<AppPasswordInfo>,
+    pub max_app_passwords: u32,
+}
+
+/// The one time a password is shown.
+#[derive(Serialize)]
+pub struct Revealed {
+    pub app_password: AppPasswordInfo,
+    /// `xxxx-xxxx-xxxx-xxxx`
+    pub password: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Copied {
+    pub clear_after_secs: u64,
+}
+
+impl Desktop {
+    pub fn new(
+        keychain: Arc<dyn TokenStore>,
+        settings: SettingsFile,
+        env_server_url: Option<String>,
+        clipboard: Arc<dyn Clipboard>,
+    ) -> Self {
+        Self {
+            keychain,
+            settings,
+            env_server_url,
+            clipboard,
+            signed_in: tokio::sync::Mutex::new(None),
+            reveal: Mutex::new(None),
+        }
+    }
+
+    fn server_url(&self) -> String {
+        settings::server_url(self.env_server_url.as_deref(), &self.settings.load())
+    }
+
+    pub fn app_info(&self) -> AppInfo {
+        let saved = self.settings.load();
+        AppInfo {
+            server_url: settings::server_url(self.env_server_url.as_deref(), &saved),
+            last_email: saved.last_email.unwrap_or_default(),
+            max_app_passwords: MAX_APP_PASSWORDS,
+        }
+    }
+
+    /// At launch: a token in the keychain that the server still accepts skips the sign-in screen. A token
+    /// the server refuses is deleted. An unreachable server is an error (the token is kept for next time).
+    pub async fn restore_session(&self) -> Result<Option<SessionView>, CommandError> {
+        let server_url = self.server_url();
+        let Ok(client) = Client::new(&server_url) else {
+            return Ok(None);
+        };
+        let keychain = Arc::clone(&self.keychain);
+        let url = server_url.clone();
+        let token = match blocking(move || keychain.load(&url)).await {
+            Ok(Some(token)) => token,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the keychain; asking to sign in");
+                return Ok(None);
+            }
+        };
+        let session = client.session(token);
+        match session.account().await {
+            Ok(account) => {
+                let view = SessionView {
+                    email: account.email.clone(),
+                    server_url: server_url.clone(),
+                    remembered: true,
+                };
+                *self.signed_in.lock().await = Some(SignedIn {
+                    session,
+                    email: account.email,
+                    server_url,
+                });
+                Ok(Some(view))
+            }
+            Err(ApiError::SessionExpired) => {
+                self.forget_token(&server_url).await;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: SecretString,
+        server_url: &str,
+    ) -> Result<SessionView, CommandError> {
+        let server_url = server_url.trim().trim_end_matches('/').to_owned();
+        let client = Client::new(&server_url)?;
+        let signed_in = client.sign_in(email.trim(), &password).await?;
+        let keychain = Arc::clone(&self.keychain);
+        let (url, token) = (server_url.clone(), signed_in.token.clone());
+        let remembered = match blocking(move || keychain.save(&url, &token)).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "the session is kept for this run only");
+                false
+            }
+        };
+        let mut saved = self.settings.load();
+        saved.last_email = Some(signed_in.email.clone());
+        if self.env_server_url.is_none() {
+            saved.server_url = Some(server_url.clone());
+        }
+        if let Err(e) = self.settings.save(&saved) {
+            tracing::warn!(error = %e, "could not save settings");
+        }
+        let view = SessionView {
+            email: signed_in.email.clone(),
+            server_url: server_url.clone(),
+            remembered,
+        };
+        *self.signed_in.lock().await = Some(SignedIn {
+            session: client.session(signed_in.token),
+            email: signed_in.email,
+            server_url,
+        });
+        Ok(view)
+    }
+
+    /// Ends the session here and on the server. The keychain entry goes even if the server cannot be told.
+    pub async fn sign_out(&self) -> Result<(), CommandError> {
+        self.forget_secret();
+        let Some(signed_in) = self.signed_in.lock().await.take() else {
+            return Ok(());
+        };
+        let told_server = signed_in.session.sign_out().await;
+        let keychain = Arc::clone(&self.keychain);
+        let url = signed_in.server_url.clone();
+        let deleted = blocking(move || keychain.delete(&url)).await;
+        match (told_server, deleted) {
+            (Ok(()) | Err(ApiError::SessionExpired), Ok(())) => Ok(()),
+            (_, Err(e)) => Err(CommandError::new("keychain", e.to_string())),
+            (Err(e), Ok(())) => {
+                tracing::warn!(error = %e, "signed out here; the server was not told");
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn list_app_passwords(&self) -> Result<PasswordsView, CommandError> {
+        let (session, email) = self.session().await?;
+        let app_passwords = self.check(session.list_app_passwords().await).await?;
+        Ok(PasswordsView {
+            email,
+            app_passwords,
+            max_app_passwords: MAX_APP_PASSWORDS,
+        })
+    }
+
+    /// Makes a password and keeps it for Copy until [`Self::forget_secret`].
+    pub async fn create_app_password(&self, label: &str) -> Result<Revealed, CommandError> {
+        let (session, _) = self.session().await?;
+        let created = self.check(session.create_app_password(label).await).await?;
+        let password = created.password.grouped().to_string();
+        *self.reveal.lock().unwrap_or_else(PoisonError::into_inner) = Some(created.password);
+        Ok(Revealed {
+            app_password: created.info,
+            password,
+        })
+    }
+
+    pub fn copy_secret(&self) -> Result<Copied, CommandError> {
+        let reveal = self.reveal.lock().unwrap_or_else(PoisonError::into_inner);
+        let password = reveal.as_ref().ok_or_else(CommandError::no_password_to_copy)?;
+        copy_then_clear(&self.clipboard, &password.grouped(), CLEAR_AFTER)
+            .map_err(|e| CommandError::new("clipboard", format!("Could not copy: {e}")))?;
+        Ok(Copied {
+            clear_after_secs: CLEAR_AFTER.as_secs(),
+        })
+    }
+
+    /// The reveal closed: the password is zeroized and cannot be shown or copied again.
+    pub fn forget_secret(&self) {
+        self.reveal.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+
+    pub fn has_secret(&self) -> bool {
+        self.reveal.lock().unwrap_or_else(PoisonError::into_inner).is_some()
+    }
+
+    pub async fn revoke(&self, id: &str) -> Result<(), CommandError> {
+        let (session, _) = self.session().await?;
+        self.check(session.revoke(id).await).await
+    }
+
+    pub async fn revoke_all(&self) -> Result<u32, CommandError> {
+        let (session, _) = self.session().await?;
+        self.check(session.revoke_all().await).await
+    }
+
+    async fn session(&self) -> Result<(SessionClient, String), CommandError> {
+        let guard = self.signed_in.lock().await;
+        let signed_in = guard.as_ref().ok_or_else(CommandError::not_signed_in)?;
+        Ok((signed_in.session.clone(), signed_in.email.clone()))
+    }
+
+    /// A 401 means the session is over: forget it here and in the keychain, so the UI shows sign-in.
+    async fn check<T>(&self, result: Result<T, ApiError>) -> Result<T, CommandError> {
+        if let Err(ApiError::SessionExpired) = &result {
+            if let Some(signed_in) = self.signed_in.lock().await.take() {
+                self.forget_token(&signed_in.server_url).await;
+            }
+        }
+        result.map_err(CommandError::from)
+    }
+
+    async fn forget_token(&self, server_url: &str) {
+        let keychain = Arc::clone(&self.keychain);
+        let url = server_url.to_owned();
+        if let Err(e) = blocking(move || keychain.delete(&url)).await {
+            tracing::warn!(error = %e, "could not delete the keychain entry");
+        }
+    }
+}
+
+/// Keychain calls block (D-Bus round trips, maybe a prompt): run them off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, KeychainError> + Send + 'static,
+) -> Result<T, KeychainError> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| KeychainError(e.to_string()))?
+}

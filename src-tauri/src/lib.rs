@@ -1,0 +1,71 @@
+//! # Layout
+//!
+//! The Keyturn desktop app. The window (`ui/`) is plain HTML and ES modules; everything it does goes through
+//! the commands here.
+//!
+//! - [`run`] starts the app; [`app_builder`] wires the commands into any Tauri runtime, so tests can use the
+//!   mock runtime.
+//! - `commands`: the thin `#[tauri::command]`s; `desktop`: what they do, over `keyturn-client`.
+//! - `keychain`: the session token, only in the OS keychain. `settings`: the non-secret preferences file.
+//! - `clipboard`: Copy, with the clipboard cleared after 60 s if it still holds the password.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod clipboard;
+mod commands;
+pub mod desktop;
+pub mod error;
+pub mod keychain;
+pub mod settings;
+
+use std::sync::Arc;
+
+use tauri::{Builder, Manager, Runtime};
+
+pub use desktop::Desktop;
+pub use error::CommandError;
+
+/// Registers the app's commands on a builder of any runtime.
+pub fn app_builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::app_info,
+        commands::restore_session,
+        commands::sign_in,
+        commands::sign_out,
+        commands::list_app_passwords,
+        commands::create_app_password,
+        commands::copy_secret,
+        commands::forget_secret,
+        commands::revoke_app_password,
+        commands::revoke_all,
+    ])
+}
+
+/// Starts the desktop app.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,keyturn=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = app_builder(Builder::default())
+        .setup(|app| {
+            let settings = match app.path().app_config_dir() {
+                Ok(dir) => settings::SettingsFile::at(dir.join("settings.json")),
+                Err(_) => settings::SettingsFile::in_memory(),
+            };
+            let env_server_url = std::env::var("KEYTURN_API_URL").ok();
+            app.manage(Desktop::new(
+                Arc::new(keychain::OsKeychain),
+                settings,
+                env_server_url,
+                Arc::new(clipboard::SystemClipboard::default()),
+            ));
+            Ok(())
+        })
+        .run(tauri::generate_context!("../tauri.conf.json"));
+    if let Err(error) = result {
+        eprintln!("Keyturn could not start: {error}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,65 @@
+// Screen 3: the Label dialog. Resolves with the created password, or null on Cancel.
+
+import { call } from "./api.js";
+import { openModal, setBusy } from "./modal.js";
+
+const dialog = document.getElementById("label-dialog");
+const form = document.getElementById("label-form");
+const input = document.getElementById("label-input");
+const error = document.getElementById("label-error");
+const busy = document.getElementById("label-busy");
+const create = document.getElementById("label-create");
+const cancel = document.getElementById("label-cancel");
+
+const MAX_CHARS = 60;
+
+export function askLabel({ onSessionEnded }) {
+  return new Promise((resolve) => {
+    input.value = "";
+    showError(null);
+    create.disabled = true;
+    const finish = (result) => {
+      form.removeEventListener("submit", submit);
+      cancel.removeEventListener("click", onCancel);
+      input.removeEventListener("input", onInput);
+      close();
+      resolve(result);
+    };
+    const onCancel = () => finish(null);
+    const onInput = () => {
+      create.disabled = input.value.trim() === "";
+      const length = [...input.value.trim().normalize("NFC")].length;
+      showError(length > MAX_CHARS ? `A label can be at most ${MAX_CHARS} characters (this one has ${length}).` : null);
+    };
+    const submit = async (event) => {
+      event.preventDefault();
+      if (input.value.trim() === "" || dialog.dataset.busy === "true") return;
+      setBusy(dialog, true, busy, [create, cancel, input]);
+      showError(null);
+      try {
+        finish(await call("create_app_password", { label: input.value }));
+      } catch (e) {
+        if (e.code === "unauthenticated") {
+          finish(null);
+          onSessionEnded(e.message);
+          return;
+        }
+        showError(e.message);
+      } finally {
+        setBusy(dialog, false, busy, [cancel, input]);
+        create.disabled = input.value.trim() === "";
+        if (dialog.open) input.focus();
+      }
+    };
+    form.addEventListener("submit", submit);
+    cancel.addEventListener("click", onCancel);
+    input.addEventListener("input", onInput);
+    const close = openModal(dialog, { initialFocus: input, onCancel });
+  });
+}
+
+function showError(message) {
+  error.textContent = message ?? "";
+  error.hidden = !message;
+  input.setAttribute("aria-invalid", String(Boolean(message)));
+}

@@ -1,0 +1,150 @@
+// Screen 2: App-Specific Passwords, under Sign-In and Security. Empty state, list, loading and error.
+
+import { call } from "./api.js";
+import * as format from "./format.js";
+import { askLabel } from "./label-dialog.js";
+import { reveal } from "./reveal-dialog.js";
+import { confirmRevoke } from "./revoke-dialog.js";
+
+const $ = (id) => document.getElementById(id);
+const parts = {
+  email: $("account-email"),
+  notice: $("keychain-notice"),
+  toolbar: $("list-toolbar"),
+  count: $("count"),
+  loading: $("passwords-loading"),
+  error: $("passwords-error"),
+  errorText: $("passwords-error-text"),
+  empty: $("passwords-empty"),
+  list: $("passwords-list"),
+};
+
+let onSignedOut = () => {};
+let current = [];
+let max = 25;
+
+export function init({ signedOut }) {
+  onSignedOut = signedOut;
+  $("generate").addEventListener("click", generate);
+  $("add").addEventListener("click", generate);
+  $("revoke-all").addEventListener("click", revokeAll);
+  $("retry").addEventListener("click", refresh);
+  $("sign-out").addEventListener("click", signOut);
+}
+
+export function open(session) {
+  parts.email.textContent = session.email;
+  parts.notice.hidden = session.remembered;
+  current = [];
+  return refresh();
+}
+
+function show(state) {
+  parts.loading.hidden = state !== "loading";
+  parts.error.hidden = state !== "error";
+  parts.empty.hidden = state !== "empty";
+  parts.list.hidden = state !== "list";
+  parts.toolbar.hidden = state !== "list";
+}
+
+async function refresh() {
+  show("loading");
+  try {
+    const view = await call("list_app_passwords");
+    parts.email.textContent = view.email;
+    max = view.max_app_passwords;
+    render(view.app_passwords);
+  } catch (e) {
+    if (sessionEnded(e)) return;
+    parts.errorText.textContent = e.message;
+    show("error");
+  }
+}
+
+function render(passwords) {
+  current = passwords;
+  if (passwords.length === 0) {
+    show("empty");
+    return;
+  }
+  parts.count.textContent = `${passwords.length} of ${max}`;
+  $("add").disabled = passwords.length >= max;
+  $("add").title = passwords.length >= max ? `You have ${max}, the most allowed` : "Add";
+  parts.list.replaceChildren(...passwords.map(row));
+  show("list");
+}
+
+function row(password) {
+  const item = document.createElement("li");
+  item.className = "password-row";
+  item.dataset.id = password.id;
+  const text = document.createElement("div");
+  const label = document.createElement("div");
+  label.className = "password-label";
+  label.textContent = password.label;
+  const meta = document.createElement("div");
+  meta.className = "password-meta";
+  for (const line of [format.created(password.created_at), format.lastUsed(password.last_used_at)]) {
+    const span = document.createElement("span");
+    span.textContent = line;
+    meta.append(span);
+  }
+  text.append(label, meta);
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "button secondary";
+  remove.textContent = "Remove";
+  remove.setAttribute("aria-label", `Remove ${password.label}`);
+  remove.addEventListener("click", () => revokeOne(password));
+  item.append(text, remove);
+  return item;
+}
+
+async function generate() {
+  const created = await askLabel({ onSessionEnded: (message) => onSignedOut(message) });
+  if (!created) return;
+  await reveal(created);
+  await refresh();
+  focusHeading();
+}
+
+async function revokeOne(password) {
+  const result = await confirmRevoke({ label: password.label }, () =>
+    call("revoke_app_password", { id: password.id }),
+  );
+  if (result instanceof Error && sessionEnded(result)) return;
+  if (result) {
+    await refresh();
+    focusHeading();
+  }
+}
+
+async function revokeAll() {
+  const result = await confirmRevoke({ count: current.length }, () => call("revoke_all"));
+  if (result instanceof Error && sessionEnded(result)) return;
+  if (result) {
+    await refresh();
+    focusHeading();
+  }
+}
+
+async function signOut() {
+  try {
+    await call("sign_out");
+    onSignedOut(null);
+  } catch (e) {
+    parts.errorText.textContent = e.message;
+    show("error");
+  }
+}
+
+function sessionEnded(error) {
+  if (error.code !== "unauthenticated") return false;
+  onSignedOut(error.message);
+  return true;
+}
+
+function focusHeading() {
+  const target = current.length ? $("add") : $("generate");
+  target.focus();
+}
