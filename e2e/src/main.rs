@@ -1,1 +1,51 @@
-fn main() {}
+//! # Layout
+//!
+//! The end-to-end test: the real `keyturn` binary in a real window (Xvfb), driven over W3C WebDriver through
+//! `tauri-driver` and WebKitWebDriver, against the real `keyturn-server` and the real Secret Service.
+//!
+//! `cargo xtask e2e` (and `cargo xtask ci`) runs it inside `xvfb-run` and `dbus-run-session` with an unlocked
+//! `gnome-keyring-daemon`. [`processes`] starts the server and the driver; [`ui`] is a small vocabulary for
+//! the window; [`scenario`] is the story, each step asserted. Screenshots land in `target/e2e/`.
+
+mod processes;
+mod scenario;
+mod ui;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    // reqwest and fantoccini both link rustls; name the one crypto provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("workspace root")?
+        .to_path_buf();
+    let shots = root.join("target/e2e");
+    std::fs::create_dir_all(&shots)?;
+    let bin = root.join("target/debug");
+    let work = tempfile::tempdir()?;
+
+    let server = processes::Server::start(&bin.join("keyturn-server"), &work.path().join("keyturn.db"))?;
+    for theme in [scenario::Theme::Light, scenario::Theme::Dark] {
+        let email = format!("{}@keyturn.test", theme.name());
+        server.add_account(&email, scenario::PASSWORD)?;
+        let driver = processes::Driver::start(
+            &server.url,
+            &work.path().join(theme.name()),
+            theme,
+            &shots.join(format!("{}-app.log", theme.name())),
+        )?;
+        let run = scenario::Run::new(&server.url, &bin.join("keyturn"), driver.url(), &shots, theme, &email)?;
+        run.everything()
+            .await
+            .with_context(|| format!("the {} scenario", theme.name()))?;
+    }
+    println!(
+        "e2e: every step passed in both themes; screenshots in {}",
+        shots.display()
+    );
+    Ok(())
+}

@@ -4,6 +4,7 @@
 //! checkout needs nothing but Rust.
 
 mod demo;
+mod e2e;
 mod setup;
 
 use std::process::Command;
@@ -15,11 +16,13 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("demo") => demo::run(),
-        Some("setup") => setup::install(),
+        Some("e2e") => e2e::run_e2e(),
+        Some("setup") => setup::install().and_then(|()| setup::install_tauri_driver()),
         _ => {
-            eprintln!("usage: cargo xtask <demo|ci|setup>");
+            eprintln!("usage: cargo xtask <demo|ci|e2e|setup>");
             eprintln!("  demo   run Keyturn against a local server with a demo account");
             eprintln!("  ci     install what is missing, then fmt, clippy and every test");
+            eprintln!("  e2e    the end-to-end test: the real app in a virtual display");
             eprintln!("  setup  only install the system packages and tools");
             std::process::exit(2);
         }
@@ -31,6 +34,7 @@ fn ci() -> Result<()> {
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     cargo(&["test", "--workspace"])?;
+    e2e::run_e2e()?;
     println!("xtask ci: all checks passed");
     Ok(())
 }

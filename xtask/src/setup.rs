@@ -69,3 +69,15 @@ fn apt(args: &[&str]) -> Result<()> {
     command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
     run(&mut command)
 }
+
+/// `tauri-driver`, the WebDriver bridge for Tauri apps, unless it is already on the machine.
+pub fn install_tauri_driver() -> Result<()> {
+    let found = Command::new("tauri-driver").arg("--help").output().is_ok()
+        || std::env::var_os("HOME")
+            .map(|home| std::path::Path::new(&home).join(".cargo/bin/tauri-driver").exists())
+            .unwrap_or(false);
+    if !found {
+        crate::cargo(&["install", "tauri-driver", "--locked", "--version", "2.1.0"])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! A small vocabulary for driving the window: find what a user would see, by the words on it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// How long anything may take to appear: argon2 in a debug app build is the slowest step.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct Window {
+    pub client: Client,
+    shots: PathBuf,
+    prefix: String,
+}
+
+impl Window {
+    /// Launches the app through the driver.
+    pub async fn launch(driver_url: &str, app: &Path, shots: &Path, prefix: &str) -> Result<Self> {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("tauri:options".into(), serde_json::json!({ "application": app }));
+        let client = ClientBuilder::rustls()?
+            .capabilities(capabilities)
+            .connect(driver_url)
+            .await
+            .context("starting the app through tauri-driver")?;
+        Ok(Self {
+            client,
+            shots: shots.to_owned(),
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    pub async fn close(self) -> Result<()> {
+        self.client.close().await?;
+        Ok(())
+    }
+
+    /// The first element matching `xpath` that is displayed, waiting for it.
+    pub async fn visible(&self, xpath: &str) -> Result<Element> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            for element in self.client.find_all(Locator::XPath(xpath)).await.unwrap_or_default() {
+                if element.is_displayed().await.unwrap_or(false) {
+                    return Ok(element);
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("nothing visible matches {xpath}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until nothing matching `xpath` is displayed.
+    pub async fn gone(&self, xpath: &str) -> Result<()> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let mut shown = false;
+            for element in self.client.find_all(Locator::XPath(xpath)).await.unwrap_or_default() {
+                shown |= element.is_displayed().await.unwrap_or(false);
+            }
+            if !shown {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{xpath} is still visible");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn button(&self, name: &str) -> Result<Element> {
+        self.visible(&button_xpath(name)).await
+    }
+
+    pub async fn click(&self, name: &str) -> Result<()> {
+        println!("e2e: {}: click {name}", self.prefix);
+        self.button(name)
+            .await?
+            .click()
+            .await
+            .with_context(|| format!("clicking {name}"))
+    }
+
+    /// The input whose `<label>` says `label`.
+    pub async fn field(&self, label: &str) -> Result<Element> {
+        self.visible(&format!("//input[@id=//label[normalize-space()='{label}']/@for]"))
+            .await
+    }
+
+    pub async fn fill(&self, label: &str, text: &str) -> Result<()> {
+        println!("e2e: {}: fill {label}", self.prefix);
+        let field = self.field(label).await?;
+        field.clear().await?;
+        field.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Waits until some visible element's text is exactly `text` (after trimming).
+    pub async fn text(&self, text: &str) -> Result<Element> {
+        self.visible(&format!("//*[normalize-space()=\"{text}\"]")).await
+    }
+
+    pub async fn text_of(&self, id: &str) -> Result<String> {
+        Ok(self
+            .visible(&format!("//*[@id='{id}']"))
+            .await?
+            .text()
+            .await?
+            .trim()
+            .to_owned())
+    }
+
+    /// Waits until `id`'s text is `expected`.
+    pub async fn wait_text(&self, id: &str, expected: &str) -> Result<()> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let now = self.text_of(id).await.unwrap_or_default();
+            if now == expected {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("#{id} says {now:?}, not {expected:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn screenshot(&self, name: &str) -> Result<()> {
+        println!("e2e: {}: screenshot {name}", self.prefix);
+        // Let transitions and focus rings settle.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // What the X server shows, cropped to the window: the real window as a user sees it. (WebDriver's own
+        // screenshot stalls WebKitWebDriver after the first one under Xvfb.)
+        let (x, y, width, height) = self.client.get_window_rect().await?;
+        let path = self.shots.join(format!("{}-{name}.png", self.prefix));
+        let status = std::process::Command::new("import")
+            .args([
+                "-window",
+                "root",
+                "-crop",
+                &format!("{width}x{height}+{x}+{y}"),
+                "+repage",
+            ])
+            .arg(&path)
+            .status()
+            .context("running import (imagemagick)")?;
+        anyhow::ensure!(status.success(), "import failed for {}", path.display());
+        Ok(())
+    }
+
+    pub async fn page_source(&self) -> Result<String> {
+        Ok(self.client.source().await?)
+    }
+
+    pub async fn focused_text(&self) -> Result<String> {
+        Ok(self.client.active_element().await?.text().await?.trim().to_owned())
+    }
+}
+
+pub fn button_xpath(name: &str) -> String {
+    format!("//button[normalize-space()='{name}' or @aria-label='{name}']")
+}
