@@ -65,31 +65,33 @@ pub fn copy_then_clear(clipboard: &Arc<dyn Clipboard>, text: &str, clear_after: 
     Ok(())
 }
 
-#[cfg(test)]
-pub mod tests {
-    use super::*;
+/// A clipboard in memory, for tests.
+#[derive(Default)]
+pub struct MemoryClipboard(Mutex<Option<Zeroizing<String>>>);
 
-    /// A clipboard in memory.
-    #[derive(Default)]
-    pub struct FakeClipboard(pub Mutex<Option<String>>);
-
-    impl Clipboard for FakeClipboard {
-        fn set(&self, text: &str) -> Result<(), String> {
-            *self.0.lock().unwrap() = Some(text.to_owned());
-            Ok(())
-        }
-        fn get(&self) -> Option<Zeroizing<String>> {
-            self.0.lock().unwrap().clone().map(Zeroizing::new)
-        }
-        fn clear(&self) -> Result<(), String> {
-            *self.0.lock().unwrap() = None;
-            Ok(())
-        }
+impl Clipboard for MemoryClipboard {
+    fn set(&self, text: &str) -> Result<(), String> {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Zeroizing::new(text.to_owned()));
+        Ok(())
     }
+
+    fn get(&self) -> Option<Zeroizing<String>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn clear(&self) -> Result<(), String> {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn the_copied_password_is_cleared_after_the_delay() {
-        let fake = Arc::new(FakeClipboard::default());
+        let fake = Arc::new(MemoryClipboard::default());
         let clipboard: Arc<dyn Clipboard> = fake.clone();
         copy_then_clear(&clipboard, "abcd-efgh-ijkl-mnop", Duration::from_millis(50)).unwrap();
         assert_eq!(fake.get().as_deref().map(String::as_str), Some("abcd-efgh-ijkl-mnop"));
@@ -99,7 +101,7 @@ pub mod tests {
 
     #[test]
     fn something_else_copied_meanwhile_is_left_alone() {
-        let fake = Arc::new(FakeClipboard::default());
+        let fake = Arc::new(MemoryClipboard::default());
         let clipboard: Arc<dyn Clipboard> = fake.clone();
         copy_then_clear(&clipboard, "abcd-efgh-ijkl-mnop", Duration::from_millis(50)).unwrap();
         fake.set("the user's own text").unwrap();

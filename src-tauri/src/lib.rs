@@ -40,6 +40,12 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     ])
 }
 
+/// The app's configuration, assets and access control (capabilities), compiled in; generic so the command
+/// tests run with the real capabilities on the mock runtime.
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!("../tauri.conf.json")
+}
+
 /// Starts the desktop app.
 pub fn run() {
     tracing_subscriber::fmt()
@@ -63,7 +69,7 @@ pub fn run() {
             ));
             Ok(())
         })
-        .run(tauri::generate_context!("../tauri.conf.json"));
+        .run(context());
     if let Err(error) = result {
         eprintln!("Keyturn could not start: {error}");
         std::process::exit(1);

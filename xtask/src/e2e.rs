@@ -14,15 +14,8 @@ const KEYRING_PASSWORD: &str = "keyturn-e2e";
 pub fn run_e2e() -> Result<()> {
     setup::install()?;
     setup::install_tauri_driver()?;
-    cargo(&[
-        "build",
-        "--package",
-        "keyturn",
-        "--package",
-        "keyturn-server",
-        "--package",
-        "keyturn-e2e",
-    ])?;
+    // The whole workspace, so features unify as in `cargo test --workspace` and nothing is rebuilt twice.
+    cargo(&["build", "--workspace"])?;
     let root = workspace_root();
     let keyrings = root.join("target/e2e-keyring");
     let _ = std::fs::remove_dir_all(&keyrings);
