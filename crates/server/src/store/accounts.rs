@@ -103,29 +103,13 @@ impl Store {
             .bind(account_id)
             .execute(&mut *tx)
             .await?;
-        let revoked =
-            sqlx::query("UPDATE app_passwords SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
-                .bind(millis(now))
-                .bind(account_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
         sqlx::query("DELETE FROM sessions WHERE account_id = ? AND token_hash <> ?")
             .bind(account_id)
             .bind(keep_session)
             .execute(&mut *tx)
             .await?;
-        let revoked = u32::try_from(revoked).unwrap_or(u32::MAX);
         Self::record_in(&mut tx, account_id, now, AuditKind::PasswordChanged, "", client_addr).await?;
-        Self::record_in(
-            &mut tx,
-            account_id,
-            now,
-            AuditKind::RevokedAll,
-            &format!("{revoked} revoked"),
-            client_addr,
-        )
-        .await?;
+        let revoked = Self::revoke_all_in(&mut tx, account_id, now, client_addr).await?;
         tx.commit().await?;
         Ok(revoked)
     }

@@ -2,7 +2,7 @@ use chrono::{DateTime, Duration, Utc};
 use keyturn_protocol::wire::AppPasswordInfo;
 use keyturn_protocol::{Label, LookupTag, Verifier, MAX_APP_PASSWORDS};
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
 use super::{from_millis, is_constraint, millis, AuditKind, Store, StoreError};
@@ -270,24 +270,28 @@ impl Store {
         client_addr: &str,
     ) -> Result<u32, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let revoked = Self::revoke_all_in(&mut tx, account_id, now, client_addr).await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Marks every active password of the account revoked and records it, inside the caller's transaction.
+    pub(super) async fn revoke_all_in(
+        conn: &mut SqliteConnection,
+        account_id: &str,
+        now: DateTime<Utc>,
+        client_addr: &str,
+    ) -> Result<u32, StoreError> {
         let revoked =
             sqlx::query("UPDATE app_passwords SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
                 .bind(millis(now))
                 .bind(account_id)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected();
         let revoked = u32::try_from(revoked).unwrap_or(u32::MAX);
-        Self::record_in(
-            &mut tx,
-            account_id,
-            now,
-            AuditKind::RevokedAll,
-            &format!("{revoked} revoked"),
-            client_addr,
-        )
-        .await?;
-        tx.commit().await?;
+        let detail = format!("{revoked} revoked");
+        Self::record_in(conn, account_id, now, AuditKind::RevokedAll, &detail, client_addr).await?;
         Ok(revoked)
     }
 }
