@@ -16,11 +16,13 @@ const PACKAGES: &[&str] = &[
     "libayatana-appindicator3-dev",
     "librsvg2-dev",
     "xvfb",
+    "xauth",
     "webkit2gtk-driver",
     "dbus-x11",
     "gnome-keyring",
     "libsecret-tools",
     "imagemagick",
+    "procps",
 ];
 
 pub fn install() -> Result<()> {
@@ -28,7 +30,8 @@ pub fn install() -> Result<()> {
     if !missing.is_empty() {
         println!("installing system packages: {}", missing.join(" "));
         apt(&["update", "-q"])?;
-        let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+        // With recommends: xvfb-run needs xauth, and the window wants the fonts WebKitGTK recommends.
+        let mut args = vec!["install", "-y", "-q"];
         args.extend(&missing);
         apt(&args)?;
     }
