@@ -142,7 +142,7 @@ impl Desktop {
         password: SecretString,
         server_url: &str,
     ) -> Result<SessionView, CommandError> {
-        let server_url = server_url.trim().trim_end_matches('/').to_owned();
+        let server_url = settings::normalize_server_url(server_url);
         let client = Client::new(&server_url)?;
         let signed_in = client.sign_in(email.trim(), &password).await?;
         let keychain = Arc::clone(&self.keychain);

@@ -52,12 +52,18 @@ impl SettingsFile {
     }
 }
 
-/// `KEYTURN_API_URL`, else the saved setting, else the built-in default.
+/// `KEYTURN_API_URL`, else the saved setting, else the built-in default; normalised.
 pub fn server_url(env: Option<&str>, saved: &Settings) -> String {
-    env.filter(|s| !s.trim().is_empty())
-        .map(str::to_owned)
-        .or_else(|| saved.server_url.clone())
-        .unwrap_or_else(|| DEFAULT_SERVER_URL.to_owned())
+    let chosen = env
+        .filter(|s| !s.trim().is_empty())
+        .or(saved.server_url.as_deref())
+        .unwrap_or(DEFAULT_SERVER_URL);
+    normalize_server_url(chosen)
+}
+
+/// One spelling per server, so the keychain entry saved at sign-in is the one found at launch.
+pub fn normalize_server_url(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_owned()
 }
 
 #[cfg(test)]
@@ -73,6 +79,15 @@ mod tests {
         assert_eq!(server_url(Some("http://127.0.0.1:9"), &saved), "http://127.0.0.1:9");
         assert_eq!(server_url(None, &saved), "https://saved.example");
         assert_eq!(server_url(None, &Settings::default()), DEFAULT_SERVER_URL);
+    }
+
+    #[test]
+    fn a_trailing_slash_or_space_names_the_same_server() {
+        assert_eq!(
+            server_url(Some(" http://127.0.0.1:9/ "), &Settings::default()),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(normalize_server_url("https://a.example/"), "https://a.example");
     }
 
     #[test]
