@@ -120,7 +120,7 @@ impl Run {
             "Create is disabled while the label is empty"
         );
         ensure!(
-            window.focused_text().await?.is_empty(),
+            window.focused_id().await? == "label-input",
             "focus moved into the Label field"
         );
         window.text("e.g. Thunderbird on laptop").await?;
@@ -204,8 +204,12 @@ impl Run {
             )
             .await?;
         window.screenshot("08-label-dialog-duplicate").await?;
-        window.click("Cancel").await?;
+        window.press_escape().await?;
         window.gone("//dialog[@id='label-dialog']").await?;
+        ensure!(
+            window.focused_id().await? == "add",
+            "Escape cancels and the focus returns to Add"
+        );
         window.wait_text("count", "2 of 25").await?;
         window.screenshot("09-list-two").await?;
 

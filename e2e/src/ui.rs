@@ -159,6 +159,25 @@ impl Window {
     pub async fn focused_text(&self) -> Result<String> {
         Ok(self.client.active_element().await?.text().await?.trim().to_owned())
     }
+
+    /// The `id` of the element that has the keyboard focus.
+    pub async fn focused_id(&self) -> Result<String> {
+        Ok(self
+            .client
+            .active_element()
+            .await?
+            .attr("id")
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Presses Escape where the focus is, as a keyboard user would.
+    pub async fn press_escape(&self) -> Result<()> {
+        println!("e2e: {}: press Escape", self.prefix);
+        let key = char::from(fantoccini::key::Key::Escape).to_string();
+        self.client.active_element().await?.send_keys(&key).await?;
+        Ok(())
+    }
 }
 
 pub fn button_xpath(name: &str) -> String {
