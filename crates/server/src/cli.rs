@@ -62,6 +62,9 @@ struct ServeArgs {
     db: DbArg,
     #[command(flatten)]
     params: ParamsArgs,
+    /// Log lines as JSON objects (one per line) instead of text, for log collectors.
+    #[arg(long, env = "KEYTURN_LOG_JSON")]
+    log_json: bool,
 }
 
 #[derive(Args)]
@@ -193,12 +196,16 @@ async fn open(db: &DbArg) -> anyhow::Result<Store> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if args.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let store = open(&args.db).await?;
     let state = AppState::new(store.clone(), Arc::new(SystemClock), args.params.params())?;
     let listener = TcpListener::bind(args.listen)

@@ -185,12 +185,12 @@ async fn the_audit_trail_tells_the_story_with_addresses() {
 }
 
 #[test]
-fn the_server_logs_no_secrets_and_stops_cleanly_on_sigterm() {
+fn the_server_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("keyturn.db");
     assert!(add_with_stdin(&db, "ann@example.com", PASSWORD).status.success());
     let mut server = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-json", "--db"])
         .arg(&db)
         .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
@@ -227,6 +227,10 @@ fn the_server_logs_no_secrets_and_stops_cleanly_on_sigterm() {
     assert!(output.status.success(), "exit status {:?}", output.status);
     let logs = String::from_utf8_lossy(&output.stderr);
     assert!(logs.contains("shutting down") && logs.contains("stopped"), "{logs}");
+    for line in logs.lines() {
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(entry["level"].is_string() && entry["fields"].is_object(), "{line}");
+    }
     for secret in [
         PASSWORD,
         "a wrong guess here",
