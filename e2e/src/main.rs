@@ -39,8 +39,11 @@ async fn main() -> Result<()> {
             &shots.join(format!("{}-app.log", theme.name())),
         )?;
         let run = scenario::Run::new(&server.url, &bin.join("keyturn"), driver.url(), &shots, theme, &email)?;
-        run.everything()
+        // A stalled driver must fail the run, not hang CI.
+        tokio::time::timeout(std::time::Duration::from_secs(300), run.everything())
             .await
+            .map_err(|_| anyhow::anyhow!("timed out after 5 minutes"))
+            .and_then(|result| result)
             .with_context(|| format!("the {} scenario", theme.name()))?;
     }
     println!(
