@@ -232,10 +232,6 @@ impl Desktop {
         self.reveal.lock().unwrap_or_else(PoisonError::into_inner).take();
     }
 
-    pub fn has_secret(&self) -> bool {
-        self.reveal.lock().unwrap_or_else(PoisonError::into_inner).is_some()
-    }
-
     pub async fn revoke(&self, id: &str) -> Result<(), CommandError> {
         let (session, _) = self.session().await?;
         self.check(session.revoke(id).await).await

@@ -45,6 +45,8 @@ pub enum ApiError {
     MissingIdempotencyKey,
     #[error("No such app-specific password.")]
     NotFound,
+    #[error("No such endpoint.")]
+    NoSuchEndpoint,
     #[error("The request body is larger than 16 KiB.")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -67,7 +69,7 @@ impl ApiError {
             ApiError::LimitReached => "limit_reached",
             ApiError::IdempotencyMismatch => "idempotency_mismatch",
             ApiError::MissingIdempotencyKey => "missing_idempotency_key",
-            ApiError::NotFound => "not_found",
+            ApiError::NotFound | ApiError::NoSuchEndpoint => "not_found",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Internal(_) => "internal",
@@ -86,7 +88,7 @@ impl ApiError {
             | ApiError::InvalidLookupTag => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::DuplicateLabel | ApiError::LimitReached | ApiError::IdempotencyMismatch => StatusCode::CONFLICT,
             ApiError::MissingIdempotencyKey | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NoSuchEndpoint => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

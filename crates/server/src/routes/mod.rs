@@ -32,5 +32,5 @@ pub fn api() -> OpenApiRouter<AppState> {
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::BadRequest("No such endpoint.".to_owned())
+    ApiError::NoSuchEndpoint
 }

@@ -21,9 +21,10 @@ async fn config_advertises_the_verifier_parameters_and_the_limit() {
 async fn an_unknown_path_answers_a_json_error() {
     let app = spawn_app().await;
     let response = reqwest::get(app.url("/v1/nothing-here")).await.unwrap();
-    assert_eq!(response.status(), 400);
+    assert_eq!(response.status(), 404);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "bad_request");
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(body["error"]["message"], "No such endpoint.");
 }
 
 #[tokio::test]
