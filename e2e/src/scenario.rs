@@ -248,7 +248,40 @@ impl Run {
         window.visible(&button_xpath("Sign In")).await?;
         window.screenshot("11-signed-out").await?;
         ensure!(!keychain_has_entry()?, "sign-out deletes the keychain entry");
-        Ok(())
+        self.sign_in_errors(window).await
+    }
+
+    /// The sign-in errors a user meets with a wrong server address: unreachable, and http:// elsewhere.
+    async fn sign_in_errors(&self, window: &Window) -> Result<()> {
+        window
+            .visible("//details[@id='signin-advanced']/summary")
+            .await?
+            .click()
+            .await?;
+        let unreachable = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            format!("http://{}", listener.local_addr()?)
+        };
+        window.fill("Server", &unreachable).await?;
+        window.fill("Password", PASSWORD).await?;
+        window.click("Sign In").await?;
+        window
+            .wait_text(
+                "signin-error",
+                "Keyturn can't reach the server. Check your internet connection and the server address under Advanced.",
+            )
+            .await?;
+        window.screenshot("12-sign-in-unreachable").await?;
+        window.fill("Server", "http://accounts.example.com").await?;
+        window.fill("Password", PASSWORD).await?;
+        window.click("Sign In").await?;
+        window
+            .wait_text(
+                "signin-error",
+                "The server address must start with https://. Only a server on this computer may use http://.",
+            )
+            .await?;
+        window.screenshot("13-sign-in-http-refused").await
     }
 }
 
