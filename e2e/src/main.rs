@@ -14,6 +14,7 @@ mod ui;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use keyturn_server_process::ServerProcess;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -28,7 +29,11 @@ async fn main() -> Result<()> {
     let bin = root.join("target/debug");
     let work = tempfile::tempdir()?;
 
-    let server = processes::Server::start(&bin.join("keyturn-server"), &work.path().join("keyturn.db"))?;
+    let server = ServerProcess::start(
+        &bin.join("keyturn-server"),
+        &work.path().join("keyturn.db"),
+        Some(&shots.join("server.log")),
+    )?;
     for theme in [scenario::Theme::Light, scenario::Theme::Dark] {
         let email = format!("{}@keyturn.test", theme.name());
         server.add_account(&email, scenario::PASSWORD)?;

@@ -1,6 +1,6 @@
-//! The processes the test needs: the account server and `tauri-driver`. Each is stopped when dropped.
+//! `tauri-driver`, stopped when dropped, and a look into the Secret Service. The account server runs as
+//! [`keyturn_server_process::ServerProcess`], as it does for `cargo xtask demo`.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -9,60 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::scenario::Theme;
-
-pub struct Server {
-    child: Child,
-    bin: PathBuf,
-    db: PathBuf,
-    pub url: String,
-}
-
-impl Server {
-    pub fn start(bin: &Path, db: &Path) -> Result<Self> {
-        let mut child = Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(db)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().context("server stdout")?).read_line(&mut line)?;
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .context("the server did not start")?
-            .to_owned();
-        Ok(Self {
-            child,
-            bin: bin.to_owned(),
-            db: db.to_owned(),
-            url,
-        })
-    }
-
-    /// Adds an account through the admin CLI, as support staff would.
-    pub fn add_account(&self, email: &str, password: &str) -> Result<()> {
-        let mut add = Command::new(&self.bin)
-            .args(["accounts", "add", email, "--db"])
-            .arg(&self.db)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()?;
-        add.stdin.take().context("stdin")?.write_all(password.as_bytes())?;
-        if !add.wait()?.success() {
-            bail!("could not add {email}");
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `tauri-driver` on free ports. The app it launches inherits this environment: the server URL, its own
 /// settings directory, and the theme.

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Context, Result};
-use keyturn_client::{Client, Error};
+use keyturn_client::Client;
+use keyturn_protocol::{ErrorCode, LabelError, MAX_LABEL_CHARS};
 
 use crate::processes::keychain_has_entry;
 use crate::ui::{button_xpath, Window};
@@ -124,7 +125,22 @@ impl Run {
             "focus moved into the Label field"
         );
         window.text("e.g. Thunderbird on laptop").await?;
+        // The counter and the rule come from the protocol, through app_info.
+        window
+            .wait_text("label-count", &format!("0 of {MAX_LABEL_CHARS}"))
+            .await?;
+        window.fill("Label", &"x".repeat(MAX_LABEL_CHARS + 1)).await?;
+        window
+            .wait_text("label-error", &LabelError::TooLong.to_string())
+            .await?;
+        ensure!(
+            !create.is_enabled().await?,
+            "Create is disabled while the label is too long"
+        );
         window.fill("Label", "Thunderbird on laptop").await?;
+        window
+            .wait_text("label-count", &format!("21 of {MAX_LABEL_CHARS}"))
+            .await?;
         ensure!(create.is_enabled().await?, "Create is enabled once there is a label");
         window.screenshot("04-label-dialog").await?;
         create.click().await?;
@@ -180,7 +196,7 @@ impl Run {
             .context("empty again")?;
         let refused = self.api.whoami(&self.email, password).await;
         ensure!(
-            refused.err() == Some(Error::InvalidCredentials),
+            refused.is_err_and(|e| e.is(ErrorCode::InvalidCredentials)),
             "a removed password is refused"
         );
         Ok(())
@@ -224,7 +240,7 @@ impl Run {
         for password in [mail, calendar] {
             let refused = self.api.whoami(&self.email, &password).await;
             ensure!(
-                refused.err() == Some(Error::InvalidCredentials),
+                refused.is_err_and(|e| e.is(ErrorCode::InvalidCredentials)),
                 "Revoke All revoked every password"
             );
         }

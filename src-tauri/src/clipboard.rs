@@ -65,10 +65,12 @@ pub fn copy_then_clear(clipboard: &Arc<dyn Clipboard>, text: &str, clear_after: 
     Ok(())
 }
 
-/// A clipboard in memory, for tests.
+/// A clipboard in memory, for tests (feature `test-support`).
+#[cfg(any(test, feature = "test-support"))]
 #[derive(Default)]
 pub struct MemoryClipboard(Mutex<Option<Zeroizing<String>>>);
 
+#[cfg(any(test, feature = "test-support"))]
 impl Clipboard for MemoryClipboard {
     fn set(&self, text: &str) -> Result<(), String> {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Zeroizing::new(text.to_owned()));

@@ -4,13 +4,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use keyturn_client::{Client, Error as ApiError, SessionClient};
 use keyturn_protocol::wire::AppPasswordInfo;
-use keyturn_protocol::{AppPassword, MAX_APP_PASSWORDS};
+use keyturn_protocol::{AppPassword, AppPasswordId, Email, ErrorCode, LabelError, MAX_APP_PASSWORDS, MAX_LABEL_CHARS};
 use secrecy::SecretString;
 use serde::Serialize;
 
 use crate::clipboard::{copy_then_clear, Clipboard, CLEAR_AFTER};
 use crate::error::CommandError;
 use crate::keychain::{KeychainError, TokenStore};
+use crate::messages;
 use crate::settings::{self, SettingsFile};
 
 pub struct Desktop {
@@ -26,21 +27,25 @@ pub struct Desktop {
 
 struct SignedIn {
     session: SessionClient,
-    email: String,
+    email: Email,
     server_url: String,
 }
 
-/// What the UI needs to draw the sign-in screen.
+/// What the window needs before anything else: the sign-in screen's fields, and the protocol's numbers it
+/// shows ("N of 25", the label's length), so the window keeps no copy of them.
 #[derive(Debug, Serialize)]
 pub struct AppInfo {
     pub server_url: String,
     pub last_email: String,
     pub max_app_passwords: u32,
+    pub max_label_chars: usize,
+    /// Shown while a label is longer than `max_label_chars`: the protocol's own sentence.
+    pub label_too_long: String,
 }
 
 #[derive(Debug, Serialize)]
 pub struct SessionView {
-    pub email: String,
+    pub email: Email,
     pub server_url: String,
     /// False when the keychain could not keep the session: the UI says the next launch will ask again.
     pub remembered: bool,
@@ -48,7 +53,7 @@ pub struct SessionView {
 
 #[derive(Debug, Serialize)]
 pub struct PasswordsView {
-    pub email: String,
+    pub email: Email,
     pub app_passwords: Vec<AppPasswordInfo>,
     pub max_app_passwords: u32,
 }
@@ -93,6 +98,8 @@ impl Desktop {
             server_url: settings::server_url(self.env_server_url.as_deref(), &saved),
             last_email: saved.last_email.unwrap_or_default(),
             max_app_passwords: MAX_APP_PASSWORDS,
+            max_label_chars: MAX_LABEL_CHARS,
+            label_too_long: LabelError::TooLong.to_string(),
         }
     }
 
@@ -128,7 +135,7 @@ impl Desktop {
                 });
                 Ok(Some(view))
             }
-            Err(ApiError::SessionExpired) => {
+            Err(e) if e.is(ErrorCode::Unauthenticated) => {
                 self.forget_token(&server_url).await;
                 Ok(None)
             }
@@ -155,7 +162,7 @@ impl Desktop {
             }
         };
         let mut saved = self.settings.load();
-        saved.last_email = Some(signed_in.email.clone());
+        saved.last_email = Some(signed_in.email.to_string());
         if self.env_server_url.is_none() {
             saved.server_url = Some(server_url.clone());
         }
@@ -185,14 +192,14 @@ impl Desktop {
         let keychain = Arc::clone(&self.keychain);
         let url = signed_in.server_url.clone();
         let deleted = blocking(move || keychain.delete(&url)).await;
-        match (told_server, deleted) {
-            (Ok(()) | Err(ApiError::SessionExpired), Ok(())) => Ok(()),
-            (_, Err(e)) => Err(CommandError::new("keychain", e.to_string())),
-            (Err(e), Ok(())) => {
+        deleted.map_err(|e| messages::keychain_failed(&e))?;
+        match told_server {
+            Err(e) if !e.is(ErrorCode::Unauthenticated) => {
                 tracing::warn!(error = %e, "signed out here; the server was not told");
-                Ok(())
             }
+            _ => {}
         }
+        Ok(())
     }
 
     pub async fn list_app_passwords(&self) -> Result<PasswordsView, CommandError> {
@@ -219,9 +226,9 @@ impl Desktop {
 
     pub fn copy_secret(&self) -> Result<Copied, CommandError> {
         let reveal = self.reveal.lock().unwrap_or_else(PoisonError::into_inner);
-        let password = reveal.as_ref().ok_or_else(CommandError::no_password_to_copy)?;
+        let password = reveal.as_ref().ok_or_else(messages::nothing_to_copy)?;
         copy_then_clear(&self.clipboard, &password.grouped(), CLEAR_AFTER)
-            .map_err(|e| CommandError::new("clipboard", format!("Could not copy: {e}")))?;
+            .map_err(|e| messages::clipboard_failed(&e))?;
         Ok(Copied {
             clear_after_secs: CLEAR_AFTER.as_secs(),
         })
@@ -234,7 +241,7 @@ impl Desktop {
 
     pub async fn revoke(&self, id: &str) -> Result<(), CommandError> {
         let (session, _) = self.session().await?;
-        self.check(session.revoke(id).await).await
+        self.check(session.revoke(&AppPasswordId::new(id)).await).await
     }
 
     pub async fn revoke_all(&self) -> Result<u32, CommandError> {
@@ -242,15 +249,15 @@ impl Desktop {
         self.check(session.revoke_all().await).await
     }
 
-    async fn session(&self) -> Result<(SessionClient, String), CommandError> {
+    async fn session(&self) -> Result<(SessionClient, Email), CommandError> {
         let guard = self.signed_in.lock().await;
-        let signed_in = guard.as_ref().ok_or_else(CommandError::not_signed_in)?;
+        let signed_in = guard.as_ref().ok_or_else(messages::not_signed_in)?;
         Ok((signed_in.session.clone(), signed_in.email.clone()))
     }
 
     /// A 401 means the session is over: forget it here and in the keychain, so the UI shows sign-in.
     async fn check<T>(&self, result: Result<T, ApiError>) -> Result<T, CommandError> {
-        if let Err(ApiError::SessionExpired) = &result {
+        if result.as_ref().is_err_and(|e| e.is(ErrorCode::Unauthenticated)) {
             if let Some(signed_in) = self.signed_in.lock().await.take() {
                 self.forget_token(&signed_in.server_url).await;
             }

@@ -1,38 +1,62 @@
+//! What a command fails with, as the window receives it: `{code, message}`. The code is the server's
+//! [`ErrorCode`] or one of the app's own ([`AppCode`]); the message is the sentence to show, from `messages`.
+
+use keyturn_protocol::ErrorCode;
 use serde::Serialize;
 
-/// What a command fails with, as the UI receives it: `{code, message}`. The UI maps codes to the help
-/// article's words; the message is a fallback fit to show.
+use crate::messages;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CommandError {
-    pub code: String,
+    pub code: Code,
     pub message: String,
 }
 
+/// Serialised as the bare snake_case code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Code {
+    Api(ErrorCode),
+    App(AppCode),
+}
+
+/// Failures that happen on this device rather than at the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppCode {
+    /// The server could not be reached.
+    Network,
+    /// `http://` for a server that is not this computer.
+    InsecureUrl,
+    InvalidUrl,
+    /// The server's answer was not what the API promises.
+    Protocol,
+    /// The server asked for argon2 parameters outside the protocol's bounds.
+    UnacceptableParams,
+    Keychain,
+    Clipboard,
+    /// Copy after the reveal closed.
+    NothingToCopy,
+}
+
 impl CommandError {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    pub fn api(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code: code.to_owned(),
+            code: Code::Api(code),
             message: message.into(),
         }
     }
 
-    pub fn not_signed_in() -> Self {
-        Self::new("unauthenticated", "Sign in to continue.")
-    }
-
-    pub fn no_password_to_copy() -> Self {
-        Self::new(
-            "nothing_to_copy",
-            "This password is no longer shown and cannot be copied.",
-        )
+    pub fn app(code: AppCode, message: impl Into<String>) -> Self {
+        Self {
+            code: Code::App(code),
+            message: message.into(),
+        }
     }
 }
 
 impl From<keyturn_client::Error> for CommandError {
     fn from(err: keyturn_client::Error) -> Self {
-        Self {
-            code: err.code().to_owned(),
-            message: err.to_string(),
-        }
+        messages::for_client_error(&err)
     }
 }

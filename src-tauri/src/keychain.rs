@@ -1,7 +1,9 @@
 //! Where the session token lives: only the OS keychain (Secret Service, macOS Keychain, Windows Credential
 //! Manager). Calls block, so callers run them on the blocking pool.
 
+#[cfg(any(test, feature = "test-support"))]
 use std::collections::HashMap;
+#[cfg(any(test, feature = "test-support"))]
 use std::sync::{Mutex, PoisonError};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -53,7 +55,8 @@ impl TokenStore for OsKeychain {
     }
 }
 
-/// An in-memory keychain for tests.
+/// An in-memory keychain for tests (feature `test-support`).
+#[cfg(any(test, feature = "test-support"))]
 #[derive(Default)]
 pub struct MemoryKeychain {
     entries: Mutex<HashMap<String, String>>,
@@ -61,6 +64,7 @@ pub struct MemoryKeychain {
     pub broken: bool,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl MemoryKeychain {
     pub fn broken() -> Self {
         Self {
@@ -85,6 +89,7 @@ impl MemoryKeychain {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl TokenStore for MemoryKeychain {
     fn load(&self, server_url: &str) -> Result<Option<SecretString>, KeychainError> {
         Ok(self.entries()?.get(server_url).map(|t| SecretString::from(t.as_str())))

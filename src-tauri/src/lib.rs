@@ -6,8 +6,10 @@
 //! - [`run`] starts the app; [`app_builder`] wires the commands into any Tauri runtime, so tests can use the
 //!   mock runtime.
 //! - `commands`: the thin `#[tauri::command]`s; `desktop`: what they do, over `keyturn-client`.
+//! - `error`: what a command fails with, `{code, message}`; `messages`: every sentence a failure shows.
 //! - `keychain`: the session token, only in the OS keychain. `settings`: the non-secret preferences file.
 //! - `clipboard`: Copy, with the clipboard cleared after 60 s if it still holds the password.
+//! - Feature `test-support`: an in-memory keychain and clipboard for the command tests, never in a release.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod clipboard;
@@ -15,6 +17,7 @@ mod commands;
 pub mod desktop;
 pub mod error;
 pub mod keychain;
+mod messages;
 pub mod settings;
 
 use std::sync::Arc;

@@ -10,14 +10,17 @@ const error = document.getElementById("label-error");
 const busy = document.getElementById("label-busy");
 const create = document.getElementById("label-create");
 const cancel = document.getElementById("label-cancel");
+const count = document.getElementById("label-count");
 
-const MAX_CHARS = 60;
-
-export function askLabel({ onSessionEnded }) {
+// `maxChars` and the `tooLong` sentence come from Rust (app_info); the window keeps no copy of the rules.
+export function askLabel({ maxChars, tooLong, onSessionEnded }) {
   return new Promise((resolve) => {
+    const length = () => [...input.value.trim().normalize("NFC")].length;
+    const acceptable = () => length() > 0 && length() <= maxChars;
     input.value = "";
     showError(null);
     create.disabled = true;
+    showCount(0, maxChars);
     const finish = (result) => {
       form.removeEventListener("submit", submit);
       cancel.removeEventListener("click", onCancel);
@@ -27,13 +30,13 @@ export function askLabel({ onSessionEnded }) {
     };
     const onCancel = () => finish(null);
     const onInput = () => {
-      create.disabled = input.value.trim() === "";
-      const length = [...input.value.trim().normalize("NFC")].length;
-      showError(length > MAX_CHARS ? `A label can be at most ${MAX_CHARS} characters (this one has ${length}).` : null);
+      create.disabled = !acceptable();
+      showCount(length(), maxChars);
+      showError(length() > maxChars ? tooLong : null);
     };
     const submit = async (event) => {
       event.preventDefault();
-      if (input.value.trim() === "" || dialog.dataset.busy === "true") return;
+      if (!acceptable() || dialog.dataset.busy === "true") return;
       setBusy(dialog, true, busy, [create, cancel, input]);
       showError(null);
       try {
@@ -47,7 +50,7 @@ export function askLabel({ onSessionEnded }) {
         showError(e.message);
       } finally {
         setBusy(dialog, false, busy, [cancel, input]);
-        create.disabled = input.value.trim() === "";
+        create.disabled = !acceptable();
         if (dialog.open) input.focus();
       }
     };
@@ -56,6 +59,11 @@ export function askLabel({ onSessionEnded }) {
     input.addEventListener("input", onInput);
     const close = openModal(dialog, { initialFocus: input, onCancel });
   });
+}
+
+function showCount(length, max) {
+  count.textContent = `${length} of ${max}`;
+  count.classList.toggle("over", length > max);
 }
 
 function showError(message) {

@@ -28,7 +28,7 @@ function showPasswords(session) {
 async function boot() {
   const info = await call("app_info");
   signin.init(info, { signedIn: showPasswords });
-  passwords.init({ signedOut: showSignIn });
+  passwords.init(info, { signedOut: showSignIn });
   try {
     const session = await call("restore_session");
     if (session) showPasswords(session);

@@ -21,10 +21,16 @@ const parts = {
 
 let onSignedOut = () => {};
 let current = [];
-let max = 25;
+// The limits come from Rust (app_info), which has them from the protocol.
+let limits = {};
 
-export function init({ signedOut }) {
+export function init(info, { signedOut }) {
   onSignedOut = signedOut;
+  limits = {
+    maxPasswords: info.max_app_passwords,
+    maxLabelChars: info.max_label_chars,
+    labelTooLong: info.label_too_long,
+  };
   $("generate").addEventListener("click", generate);
   $("add").addEventListener("click", generate);
   $("revoke-all").addEventListener("click", revokeAll);
@@ -52,7 +58,7 @@ async function refresh() {
   try {
     const view = await call("list_app_passwords");
     parts.email.textContent = view.email;
-    max = view.max_app_passwords;
+    limits.maxPasswords = view.max_app_passwords;
     render(view.app_passwords);
   } catch (e) {
     if (sessionEnded(e)) return;
@@ -67,6 +73,7 @@ function render(passwords) {
     show("empty");
     return;
   }
+  const max = limits.maxPasswords;
   parts.count.textContent = `${passwords.length} of ${max}`;
   $("add").disabled = passwords.length >= max;
   $("add").title = passwords.length >= max ? `You have ${max}, the most allowed` : "Add";
@@ -101,7 +108,11 @@ function row(password) {
 }
 
 async function generate() {
-  const created = await askLabel({ onSessionEnded: (message) => onSignedOut(message) });
+  const created = await askLabel({
+    maxChars: limits.maxLabelChars,
+    tooLong: limits.labelTooLong,
+    onSessionEnded: (message) => onSignedOut(message),
+  });
   if (!created) return;
   await reveal(created);
   await refresh();

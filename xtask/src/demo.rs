@@ -1,10 +1,10 @@
 //! `cargo xtask demo`: a local server with a demo account, and the app pointed at it.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result};
+use keyturn_server_process::ServerProcess;
 
 use crate::{cargo, setup, workspace_root};
 
@@ -18,10 +18,13 @@ pub fn run() -> Result<()> {
     let demo_dir = root.join("target/demo");
     std::fs::create_dir_all(&demo_dir)?;
     let db = demo_dir.join("keyturn.db");
-    let server_bin = root.join("target/debug/keyturn-server");
-    seed_demo_account(&server_bin, &db)?;
-
-    let server = Server::start(&server_bin, &db)?;
+    let server = ServerProcess::start(
+        &root.join("target/debug/keyturn-server"),
+        &db,
+        Some(&demo_dir.join("server.log")),
+    )?;
+    // Created once; later runs find it already there.
+    server.add_account(DEMO_EMAIL, DEMO_PASSWORD)?;
     let _display = VirtualDisplay::start_if_needed()?;
     println!();
     println!("Keyturn account API: {}", server.url);
@@ -34,24 +37,6 @@ pub fn run() -> Result<()> {
         .status()
         .context("starting the Keyturn app")?;
     println!("Keyturn exited ({status}); stopping the server.");
-    Ok(())
-}
-
-/// The demo account, created once; later runs find it already there.
-fn seed_demo_account(server_bin: &Path, db: &Path) -> Result<()> {
-    let mut add = Command::new(server_bin)
-        .args(["accounts", "add", DEMO_EMAIL, "--db"])
-        .arg(db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    add.stdin.take().context("stdin")?.write_all(DEMO_PASSWORD.as_bytes())?;
-    let added = add.wait_with_output()?;
-    let stderr = String::from_utf8_lossy(&added.stderr);
-    if !added.status.success() && !stderr.contains("already exists") {
-        anyhow::bail!("seeding the demo account failed: {stderr}");
-    }
     Ok(())
 }
 
@@ -86,38 +71,5 @@ impl Drop for VirtualDisplay {
             let _ = child.kill();
             let _ = child.wait();
         }
-    }
-}
-
-pub struct Server {
-    pub child: Child,
-    pub url: String,
-}
-
-impl Server {
-    pub fn start(bin: &std::path::Path, db: &std::path::Path) -> Result<Self> {
-        let mut child = Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(db)
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("starting keyturn-server")?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .context("keyturn-server did not start")?
-            .to_owned();
-        Ok(Self { child, url })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
     }
 }

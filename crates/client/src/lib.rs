@@ -6,7 +6,8 @@
 //! - [`Client`]: the calls that need no session (config, sign in, third-party sign-in).
 //! - [`SessionClient`]: the calls of a signed-in user, including [`SessionClient::create_app_password`],
 //!   which does the whole device side of a new password.
-//! - [`Error`]: one enum that keeps the server's error code, so the app can say something clear for each.
+//! - [`Error`]: one enum; a server's answer keeps its [`ErrorCode`](keyturn_protocol::ErrorCode), so the app
+//!   can say something clear for each.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod error;
@@ -16,13 +17,14 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use keyturn_protocol::wire::{ServerConfig, SignInRequest, WhoAmI};
+use keyturn_protocol::wire::{ServerConfig, SessionCreated, SignInRequest, WhoAmI};
+use keyturn_protocol::Email;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-pub use error::Error;
+pub use error::{ApiFailure, Error};
 pub use session::{CreatedAppPassword, SessionClient};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -38,7 +40,7 @@ pub struct Client {
 pub struct SignedIn {
     pub token: SecretString,
     pub expires_at: DateTime<Utc>,
-    pub email: String,
+    pub email: Email,
 }
 
 impl std::fmt::Debug for SignedIn {
@@ -73,10 +75,6 @@ impl Client {
         Ok(Self { http, base })
     }
 
-    pub fn base_url(&self) -> &Url {
-        &self.base
-    }
-
     /// The calls of the user this token belongs to.
     pub fn session(&self, token: SecretString) -> SessionClient {
         SessionClient::new(self.clone(), token)
@@ -92,7 +90,7 @@ impl Client {
             password: password.expose_secret().to_owned(),
         };
         let response = self.send(self.http.post(self.url("v1/sessions")?).json(&body)).await?;
-        let created: keyturn_protocol::wire::SessionCreated = json(response).await?;
+        let created: SessionCreated = json(response).await?;
         Ok(SignedIn {
             token: SecretString::from(created.token),
             expires_at: created.expires_at,

@@ -3,7 +3,7 @@ use std::time::Duration;
 use keyturn_protocol::wire::{
     AccountInfo, AppPasswordInfo, AppPasswordList, ChangePasswordRequest, CreateAppPasswordRequest, RevokeAllResult,
 };
-use keyturn_protocol::{AppPassword, Label, LookupTag, Verifier};
+use keyturn_protocol::{AppPassword, AppPasswordId, Label, LookupTag, Verifier};
 use reqwest::{RequestBuilder, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
@@ -79,14 +79,20 @@ impl SessionClient {
     /// server's parameters (argon2 off the async runtime), send them under a fresh Idempotency-Key, retry a
     /// failed send with the same key, and hand back the password once.
     pub async fn create_app_password(&self, label: &str) -> Result<CreatedAppPassword> {
-        let label = Label::parse(label).map_err(|e| Error::InvalidLabel(e.to_string()))?;
-        let params = self.client.config().await?.verifier_params;
+        let label = Label::parse(label).map_err(Error::InvalidLabel)?;
+        let params = self
+            .client
+            .config()
+            .await?
+            .verifier_params
+            .check_bounds()
+            .map_err(Error::UnacceptableParams)?;
         let password = AppPassword::generate();
         let for_verifier = password.clone();
         let verifier = tokio::task::spawn_blocking(move || Verifier::build(for_verifier.expose().as_bytes(), params))
             .await
             .map_err(|e| Error::Protocol(e.to_string()))?
-            .map_err(|e| Error::InvalidVerifier(e.to_string()))?;
+            .map_err(|e| Error::Protocol(e.to_string()))?;
         let request = CreateAppPasswordRequest {
             label: label.as_str().to_owned(),
             verifier: verifier.as_str().to_owned(),
@@ -96,7 +102,7 @@ impl SessionClient {
         let mut pause = FIRST_RETRY_PAUSE;
         let mut attempt = 1;
         let info = loop {
-            match self.send_create(&request, &key).await {
+            match self.post_create(&request, &key).await {
                 Err(e) if e.is_transient() && attempt < CREATE_ATTEMPTS => {
                     tracing::warn!(attempt, error = %e, "creating an app password failed; retrying with the same key");
                     tokio::time::sleep(pause).await;
@@ -109,12 +115,17 @@ impl SessionClient {
         Ok(CreatedAppPassword { info, password })
     }
 
-    /// One `POST /v1/app-passwords` as given; [`Self::create_app_password`] is what an app wants.
+    /// One `POST /v1/app-passwords` exactly as given, for tests that send what no real device would.
+    #[cfg(feature = "test-support")]
     pub async fn send_create(
         &self,
         request: &CreateAppPasswordRequest,
         idempotency_key: &str,
     ) -> Result<AppPasswordInfo> {
+        self.post_create(request, idempotency_key).await
+    }
+
+    async fn post_create(&self, request: &CreateAppPasswordRequest, idempotency_key: &str) -> Result<AppPasswordInfo> {
         let builder = self
             .http()
             .post(self.client.url("v1/app-passwords")?)
@@ -123,12 +134,12 @@ impl SessionClient {
         json(self.send(builder).await?).await
     }
 
-    pub async fn revoke(&self, id: &str) -> Result<()> {
+    pub async fn revoke(&self, id: &AppPasswordId) -> Result<()> {
         let mut url = self.client.url("v1/app-passwords/")?;
         url.path_segments_mut()
-            .map_err(|_| Error::InvalidUrl(id.to_owned()))?
+            .map_err(|_| Error::InvalidUrl(id.to_string()))?
             .pop_if_empty()
-            .push(id);
+            .push(id.as_str());
         let response = self.send(self.http().delete(url)).await?;
         expect_status(&response, StatusCode::NO_CONTENT)
     }

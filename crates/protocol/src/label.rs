@@ -2,17 +2,15 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
-pub const MAX_LABEL_CHARS: usize = 60;
+use crate::MAX_LABEL_CHARS;
 
 /// A label that is trimmed, NFC-normalised, 1–60 characters and free of control characters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Label(String);
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
 pub enum LabelError {
     #[error("Enter a label.")]
     Empty,
@@ -50,13 +48,6 @@ impl Label {
 impl fmt::Display for Label {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Label {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Label::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::VerifierParams;
+use crate::{AppPasswordId, Email, ErrorCode, VerifierParams};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
@@ -39,7 +39,7 @@ impl fmt::Debug for SignInRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AccountSummary {
-    pub email: String,
+    pub email: Email,
 }
 
 /// Answer to `POST /v1/sessions`: the bearer token for every other call.
@@ -64,7 +64,7 @@ impl fmt::Debug for SessionCreated {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AccountInfo {
-    pub email: String,
+    pub email: Email,
     pub active_app_passwords: u32,
     pub max_app_passwords: u32,
 }
@@ -87,7 +87,7 @@ impl fmt::Debug for ChangePasswordRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AppPasswordInfo {
-    pub id: String,
+    pub id: AppPasswordId,
     pub label: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -122,8 +122,8 @@ pub struct RevokeAllResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct WhoAmI {
-    pub email: String,
-    pub app_password_id: String,
+    pub email: Email,
+    pub app_password_id: AppPasswordId,
     pub label: String,
 }
 
@@ -137,8 +137,7 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ErrorDetail {
-    /// Stable machine-readable code, e.g. `invalid_credentials`.
-    pub code: String,
+    pub code: ErrorCode,
     /// A sentence for people.
     pub message: String,
 }
@@ -163,7 +162,7 @@ mod tests {
             token: "tok-abc".into(),
             expires_at: Utc::now(),
             account: AccountSummary {
-                email: "a@example.com".into(),
+                email: Email::parse("a@example.com").unwrap(),
             },
         };
         assert!(!format!("{session:?}").contains("tok-abc"));
@@ -173,7 +172,7 @@ mod tests {
     fn the_error_body_has_the_documented_shape() {
         let body = ErrorBody {
             error: ErrorDetail {
-                code: "not_found".into(),
+                code: ErrorCode::NotFound,
                 message: "No such password.".into(),
             },
         };

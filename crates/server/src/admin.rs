@@ -5,20 +5,17 @@ use std::io::Write;
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
-use keyturn_protocol::{Label, VerifierParams, MIN_PRIMARY_PASSWORD_CHARS};
-use secrecy::SecretString;
+use keyturn_protocol::limits::primary_password_is_long_enough;
+use keyturn_protocol::{Email, Label, VerifierParams, MIN_PRIMARY_PASSWORD_CHARS};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::credentials::hash_password;
-use crate::normalize_email;
-use crate::store::{AuditKind, Store, StoreError};
-
-/// Audit entries written by the CLI carry this as their client address.
-const ADMIN_ADDR: &str = "admin-cli";
+use crate::store::{AccountRow, AuditKind, Origin, Store, StoreError};
 
 #[derive(Serialize)]
 struct AccountLine {
-    email: String,
+    email: Email,
     active_app_passwords: u32,
     created_at: DateTime<Utc>,
 }
@@ -32,12 +29,9 @@ struct AppPasswordLine {
     revoked_at: Option<DateTime<Utc>>,
 }
 
-pub fn check_email(email: &str) -> anyhow::Result<String> {
-    let email = normalize_email(email);
-    match email.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && domain.contains('.') && email.len() <= 254 => Ok(email),
-        _ => bail!("{email:?} is not an email address"),
-    }
+/// An email as accounts are keyed, or an error that names the input.
+pub fn parse_email(email: &str) -> anyhow::Result<Email> {
+    Email::parse(email).with_context(|| format!("{:?} is not an email address", email.trim()))
 }
 
 pub async fn add_account(
@@ -46,12 +40,12 @@ pub async fn add_account(
     password: SecretString,
     params: VerifierParams,
 ) -> anyhow::Result<()> {
-    let email = check_email(email)?;
-    if secrecy::ExposeSecret::expose_secret(&password).chars().count() < MIN_PRIMARY_PASSWORD_CHARS {
+    let email = parse_email(email)?;
+    if !primary_password_is_long_enough(password.expose_secret()) {
         bail!("the password must be at least {MIN_PRIMARY_PASSWORD_CHARS} characters");
     }
     let hash = hash_password(password, params).await?;
-    match store.create_account(&email, hash.as_str(), Utc::now()).await {
+    match store.create_account(&email, &hash, Utc::now()).await {
         Ok(_) => Ok(()),
         Err(StoreError::EmailTaken) => bail!("an account for {email} already exists"),
         Err(e) => Err(e.into()),
@@ -75,7 +69,7 @@ pub async fn list_accounts(store: &Store, json: bool, out: &mut dyn Write) -> an
     if lines.is_empty() {
         writeln!(out, "No accounts.")?;
     }
-    let width = lines.iter().map(|l| l.email.len()).max().unwrap_or(5).max(5);
+    let width = lines.iter().map(|l| l.email.as_str().len()).max().unwrap_or(5).max(5);
     if !lines.is_empty() {
         writeln!(out, "{:width$}  {:>6}  CREATED", "EMAIL", "ACTIVE")?;
     }
@@ -83,7 +77,7 @@ pub async fn list_accounts(store: &Store, json: bool, out: &mut dyn Write) -> an
         writeln!(
             out,
             "{:width$}  {:>6}  {}",
-            l.email,
+            l.email.as_str(),
             l.active_app_passwords,
             when(Some(l.created_at))
         )?;
@@ -143,7 +137,7 @@ pub async fn revoke(store: &Store, email: &str, label: &str, out: &mut dyn Write
         );
     };
     let revoked = store
-        .revoke_app_password(&account.id, &id, Utc::now(), ADMIN_ADDR)
+        .revoke_app_password(&account.id, &id, Origin::AdminCli, Utc::now())
         .await?;
     let label = revoked.with_context(|| format!("{:?} was revoked meanwhile", label.as_str()))?;
     writeln!(
@@ -157,8 +151,9 @@ pub async fn revoke(store: &Store, email: &str, label: &str, out: &mut dyn Write
 pub async fn revoke_all(store: &Store, email: &str, out: &mut dyn Write) -> anyhow::Result<()> {
     let account = account(store, email).await?;
     let revoked = store
-        .revoke_all_app_passwords(&account.id, Utc::now(), ADMIN_ADDR)
-        .await?;
+        .revoke_all_app_passwords(&account.id, Origin::AdminCli, Utc::now())
+        .await?
+        .len();
     let noun = if revoked == 1 { "password" } else { "passwords" };
     writeln!(out, "Revoked {revoked} app-specific {noun} for {}.", account.email)?;
     Ok(())
@@ -189,8 +184,8 @@ pub async fn audit(store: &Store, email: &str, json: bool, out: &mut dyn Write) 
     Ok(())
 }
 
-async fn account(store: &Store, email: &str) -> anyhow::Result<crate::store::AccountRow> {
-    let email = normalize_email(email);
+async fn account(store: &Store, email: &str) -> anyhow::Result<AccountRow> {
+    let email = parse_email(email)?;
     store
         .find_account_by_email(&email)
         .await?

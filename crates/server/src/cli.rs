@@ -81,12 +81,14 @@ struct ParamsArgs {
 }
 
 impl ParamsArgs {
-    fn params(&self) -> VerifierParams {
-        VerifierParams {
+    /// The parameters, if clients will accept them: a server must not advertise what every client refuses.
+    fn params(&self) -> anyhow::Result<VerifierParams> {
+        let params = VerifierParams {
             m_cost: self.argon2_m_cost,
             t_cost: self.argon2_t_cost,
             p_cost: self.argon2_p_cost,
-        }
+        };
+        Ok(params.check_bounds()?)
     }
 }
 
@@ -144,7 +146,7 @@ pub async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Openapi => {
-            print!("{}", crate::openapi::document_json());
+            print!("{}", crate::openapi_json());
             Ok(())
         }
         Command::Accounts(AccountsCommand::Add {
@@ -164,8 +166,14 @@ pub async fn main() -> anyhow::Result<()> {
                     .context("reading the password from standard input")?;
                 line.trim_end_matches(['\r', '\n']).to_owned()
             };
-            let email = admin::check_email(&email)?;
-            admin::add_account(&store, &email, SecretString::from(password.clone()), params.params()).await?;
+            let email = admin::parse_email(&email)?;
+            admin::add_account(
+                &store,
+                email.as_str(),
+                SecretString::from(password.clone()),
+                params.params()?,
+            )
+            .await?;
             if generated {
                 println!("Added {email}. Password (shown once): {password}");
             } else {
@@ -207,7 +215,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         logs.init();
     }
     let store = open(&args.db).await?;
-    let state = AppState::new(store.clone(), Arc::new(SystemClock), args.params.params())?;
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), args.params.params()?)?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

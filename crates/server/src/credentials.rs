@@ -4,7 +4,7 @@ use keyturn_protocol::{AppPassword, Verifier, VerifierParams};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::Ordering;
 
-use crate::Shared;
+use crate::state::Shared;
 
 /// Hashes a primary password with the server's parameters.
 pub async fn hash_password(password: SecretString, params: VerifierParams) -> anyhow::Result<Verifier> {

@@ -5,7 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use keyturn_protocol::wire::{ErrorBody, ErrorDetail};
-use keyturn_protocol::{LabelError, VerifierError};
+use keyturn_protocol::{ErrorCode, LabelError, VerifierError, MAX_APP_PASSWORDS, MIN_PRIMARY_PASSWORD_CHARS};
 
 use crate::store::StoreError;
 use crate::throttle::RetryAfter;
@@ -21,10 +21,7 @@ pub enum ApiError {
     RateLimited(RetryAfter),
     #[error("Sign in to continue.")]
     Unauthenticated,
-    #[error(
-        "The new password must be at least {} characters.",
-        keyturn_protocol::MIN_PRIMARY_PASSWORD_CHARS
-    )]
+    #[error("The new password must be at least {MIN_PRIMARY_PASSWORD_CHARS} characters.")]
     WeakPassword,
     #[error("{0}")]
     InvalidLabel(LabelError),
@@ -34,10 +31,7 @@ pub enum ApiError {
     InvalidLookupTag,
     #[error("An app-specific password with this label already exists. Choose another label.")]
     DuplicateLabel,
-    #[error(
-        "You have {} app-specific passwords, the most allowed. Revoke one to make another.",
-        keyturn_protocol::MAX_APP_PASSWORDS
-    )]
+    #[error("You have {MAX_APP_PASSWORDS} app-specific passwords, the most allowed. Revoke one to make another.")]
     LimitReached,
     #[error("This Idempotency-Key was already used for a different request.")]
     IdempotencyMismatch,
@@ -47,7 +41,7 @@ pub enum ApiError {
     NotFound,
     #[error("No such endpoint.")]
     NoSuchEndpoint,
-    #[error("The request body is larger than 16 KiB.")]
+    #[error("The request body is larger than {} KiB.", crate::MAX_BODY_BYTES / 1024)]
     PayloadTooLarge,
     #[error("{0}")]
     BadRequest(String),
@@ -56,23 +50,24 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn code(&self) -> &'static str {
+    /// The stable code clients act on; several variants may share one.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::InvalidCredentials | ApiError::AppAuthFailed => "invalid_credentials",
-            ApiError::RateLimited(_) => "rate_limited",
-            ApiError::Unauthenticated => "unauthenticated",
-            ApiError::WeakPassword => "weak_password",
-            ApiError::InvalidLabel(_) => "invalid_label",
-            ApiError::InvalidVerifier(_) => "invalid_verifier",
-            ApiError::InvalidLookupTag => "invalid_lookup_tag",
-            ApiError::DuplicateLabel => "duplicate_label",
-            ApiError::LimitReached => "limit_reached",
-            ApiError::IdempotencyMismatch => "idempotency_mismatch",
-            ApiError::MissingIdempotencyKey => "missing_idempotency_key",
-            ApiError::NotFound | ApiError::NoSuchEndpoint => "not_found",
-            ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::BadRequest(_) => "bad_request",
-            ApiError::Internal(_) => "internal",
+            ApiError::InvalidCredentials | ApiError::AppAuthFailed => ErrorCode::InvalidCredentials,
+            ApiError::RateLimited(_) => ErrorCode::RateLimited,
+            ApiError::Unauthenticated => ErrorCode::Unauthenticated,
+            ApiError::WeakPassword => ErrorCode::WeakPassword,
+            ApiError::InvalidLabel(_) => ErrorCode::InvalidLabel,
+            ApiError::InvalidVerifier(_) => ErrorCode::InvalidVerifier,
+            ApiError::InvalidLookupTag => ErrorCode::InvalidLookupTag,
+            ApiError::DuplicateLabel => ErrorCode::DuplicateLabel,
+            ApiError::LimitReached => ErrorCode::LimitReached,
+            ApiError::IdempotencyMismatch => ErrorCode::IdempotencyMismatch,
+            ApiError::MissingIdempotencyKey => ErrorCode::MissingIdempotencyKey,
+            ApiError::NotFound | ApiError::NoSuchEndpoint => ErrorCode::NotFound,
+            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -114,7 +109,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code().to_owned(),
+                code: self.code(),
                 message: self.to_string(),
             },
         };
@@ -133,5 +128,76 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of each variant; the match in `sample_is_complete` has no wildcard, so a new variant must be added.
+    fn one_of_each() -> Vec<ApiError> {
+        vec![
+            ApiError::InvalidCredentials,
+            ApiError::AppAuthFailed,
+            ApiError::RateLimited(RetryAfter(1)),
+            ApiError::Unauthenticated,
+            ApiError::WeakPassword,
+            ApiError::InvalidLabel(LabelError::Empty),
+            ApiError::InvalidVerifier(VerifierError::Malformed),
+            ApiError::InvalidLookupTag,
+            ApiError::DuplicateLabel,
+            ApiError::LimitReached,
+            ApiError::IdempotencyMismatch,
+            ApiError::MissingIdempotencyKey,
+            ApiError::NotFound,
+            ApiError::NoSuchEndpoint,
+            ApiError::PayloadTooLarge,
+            ApiError::BadRequest(String::new()),
+            ApiError::Internal(anyhow::anyhow!("boom")),
+        ]
+    }
+
+    #[test]
+    fn sample_is_complete() {
+        let seen = one_of_each()
+            .iter()
+            .map(|e| match e {
+                ApiError::InvalidCredentials => 0,
+                ApiError::AppAuthFailed => 1,
+                ApiError::RateLimited(_) => 2,
+                ApiError::Unauthenticated => 3,
+                ApiError::WeakPassword => 4,
+                ApiError::InvalidLabel(_) => 5,
+                ApiError::InvalidVerifier(_) => 6,
+                ApiError::InvalidLookupTag => 7,
+                ApiError::DuplicateLabel => 8,
+                ApiError::LimitReached => 9,
+                ApiError::IdempotencyMismatch => 10,
+                ApiError::MissingIdempotencyKey => 11,
+                ApiError::NotFound => 12,
+                ApiError::NoSuchEndpoint => 13,
+                ApiError::PayloadTooLarge => 14,
+                ApiError::BadRequest(_) => 15,
+                ApiError::Internal(_) => 16,
+            })
+            .collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(seen.len(), 17);
+    }
+
+    #[test]
+    fn every_error_the_server_returns_has_a_known_code() {
+        for error in one_of_each() {
+            let code = error.code();
+            assert!(ErrorCode::ALL.contains(&code), "{error:?} answers {code:?}");
+        }
+    }
+
+    #[test]
+    fn every_known_code_is_answered_by_some_error() {
+        let answered: Vec<ErrorCode> = one_of_each().iter().map(ApiError::code).collect();
+        for code in ErrorCode::ALL {
+            assert!(answered.contains(&code), "no ApiError answers {code:?}");
+        }
     }
 }

@@ -3,12 +3,17 @@
 //! The Keyturn account API and its admin CLI.
 //!
 //! - [`run`] serves the API on a listener until a shutdown future resolves; tests bind `127.0.0.1:0` and run
-//!   the real thing. [`AppState`] holds what every request needs.
-//! - `routes/` mirrors the URL space: `config`, `sessions`, `account`, `app_passwords`, `app_auth`.
-//! - [`store`] is the SQLite database, one module per table.
-//! - `throttle` slows down password guessing; `credentials` hashes and verifies with argon2 off the runtime.
-//! - [`cli`] is the `keyturn-server` command line: `serve` and the support staff's admin commands.
-//! - [`openapi`] builds the OpenAPI document from the same route table the server runs.
+//!   the real thing. [`AppState`] (`state`) holds what every request needs.
+//! - `routes/` mirrors the URL space (`config`, `sessions`, `account`, `app_passwords`, `app_auth`) and
+//!   assembles the one route table both the server and the published OpenAPI document are built from.
+//! - [`store`] is the SQLite database, one module per table; `idempotency` keeps creates safe to retry.
+//! - `extract` reads requests (JSON bodies, the session, the client's address); `session_token` makes and
+//!   hashes session tokens; `error` turns every failure into `{"error":{"code","message"}}`.
+//! - `throttle` slows down password guessing; `credentials` runs argon2 off the runtime; `verified_cache`
+//!   spares argon2 for app passwords this process has already verified.
+//! - [`cli`] is the `keyturn-server` command line: `serve` and the support staff's [`admin`] commands.
+//! - `testkit` (feature `testkit`): the real server on a free port for other crates' tests, and a clock
+//!   they step.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod admin;
@@ -17,91 +22,54 @@ pub mod clock;
 mod credentials;
 mod error;
 mod extract;
-pub mod openapi;
 mod routes;
+mod session_token;
+mod state;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod throttle;
+mod verified_cache;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
 use axum::Router;
-use keyturn_protocol::{Verifier, VerifierParams};
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, SystemClock};
+pub use routes::openapi_json;
+pub use state::AppState;
 pub use store::Store;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// What every request handler shares. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-#[doc(hidden)]
-pub struct Shared {
-    store: Store,
-    clock: Arc<dyn Clock>,
-    /// argon2id parameters for device verifiers (advertised at `/v1/config`) and primary password hashes.
-    params: VerifierParams,
-    throttle: throttle::Throttle,
-    /// App passwords already verified in this process, so a chatty mail client costs one argon2 run.
-    verified: routes::app_auth::VerifiedCache,
-    /// Verified against when an e-mail is unknown, so that costs the same time as a wrong password.
-    dummy: Verifier,
-    /// argon2 runs since start: the cost the verified-password cache exists to save.
-    argon2_verifications: AtomicU64,
-}
-
-impl AppState {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, params: VerifierParams) -> anyhow::Result<Self> {
-        let dummy = credentials::dummy_verifier(params)?;
-        Ok(Self(Arc::new(Shared {
-            store,
-            clock,
-            params,
-            throttle: throttle::Throttle::default(),
-            verified: routes::app_auth::VerifiedCache::new(),
-            dummy,
-            argon2_verifications: AtomicU64::new(0),
-        })))
-    }
-}
-
-impl AppState {
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    pub fn params(&self) -> VerifierParams {
-        self.params
-    }
-
-    /// How many argon2 verifications requests have cost since start.
-    pub fn argon2_verifications(&self) -> u64 {
-        self.argon2_verifications.load(Ordering::Relaxed)
-    }
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-/// The whole HTTP API.
+/// The whole HTTP API. Each request gets an `x-request-id` (kept if the client sent one), answered back and
+/// named on every log line of that request.
 pub fn router(state: AppState) -> Router {
     let (router, _api) = routes::api().split_for_parts();
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+        let id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        // The path only: a query string is not logged.
+        tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
+    });
     router
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
 }
 
@@ -115,9 +83,4 @@ pub async fn run(
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
-}
-
-/// E-mail addresses compare without case or surrounding space.
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
 }

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
+use keyturn_protocol::Email;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -20,7 +21,7 @@ pub enum Scope {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Subject {
-    Account(String),
+    Account(Email),
     Ip(IpAddr),
 }
 
@@ -83,10 +84,11 @@ pub struct Throttle {
 pub struct RetryAfter(pub u64);
 
 impl Throttle {
-    /// `Err` with the wait if either the account or the address must wait.
-    pub fn check(&self, scope: Scope, email: &str, ip: IpAddr, now: DateTime<Utc>) -> Result<(), RetryAfter> {
+    /// `Err` with the wait if either the account or the address must wait. `email` is `None` when the
+    /// request named no valid address: only the client's address is counted then.
+    pub fn check(&self, scope: Scope, email: Option<&Email>, ip: IpAddr, now: DateTime<Utc>) -> Result<(), RetryAfter> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let until = [(Subject::Account(email.to_owned()), &ACCOUNT), (Subject::Ip(ip), &IP)]
+        let until = subjects(email, ip)
             .into_iter()
             .filter_map(|(subject, policy)| entries.get(&(scope, subject))?.blocked_until(policy, now))
             .max();
@@ -99,12 +101,12 @@ impl Throttle {
         }
     }
 
-    pub fn record_failure(&self, scope: Scope, email: &str, ip: IpAddr, now: DateTime<Utc>) {
+    pub fn record_failure(&self, scope: Scope, email: Option<&Email>, ip: IpAddr, now: DateTime<Utc>) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() > PRUNE_AT {
             entries.retain(|_, e| now - e.last_failure < DAY);
         }
-        for subject in [Subject::Account(email.to_owned()), Subject::Ip(ip)] {
+        for (subject, _) in subjects(email, ip) {
             let entry = entries.entry((scope, subject)).or_insert(Entry {
                 consecutive: 0,
                 last_failure: now,
@@ -123,10 +125,16 @@ impl Throttle {
 
     /// A correct password clears the account's failures (not the address's: one good account must not
     /// unlock guessing at others).
-    pub fn record_success(&self, scope: Scope, email: &str) {
+    pub fn record_success(&self, scope: Scope, email: &Email) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.remove(&(scope, Subject::Account(email.to_owned())));
+        entries.remove(&(scope, Subject::Account(email.clone())));
     }
+}
+
+/// Whom an attempt counts against, each with its policy.
+fn subjects(email: Option<&Email>, ip: IpAddr) -> Vec<(Subject, &'static Policy)> {
+    let account = email.map(|email| (Subject::Account(email.clone()), &ACCOUNT));
+    account.into_iter().chain([(Subject::Ip(ip), &IP)]).collect()
 }
 
 #[cfg(test)]
@@ -136,6 +144,10 @@ mod tests {
 
     const IP_A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 
+    fn email(name: &str) -> Email {
+        Email::parse(&format!("{name}@example.com")).unwrap()
+    }
+
     fn t0() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap()
     }
@@ -143,45 +155,53 @@ mod tests {
     #[test]
     fn five_failures_are_free_then_the_wait_doubles() {
         let throttle = Throttle::default();
+        let a = email("a");
         let mut now = t0();
         for _ in 0..5 {
-            assert_eq!(throttle.check(Scope::SignIn, "a", IP_A, now), Ok(()));
-            throttle.record_failure(Scope::SignIn, "a", IP_A, now);
+            assert_eq!(throttle.check(Scope::SignIn, Some(&a), IP_A, now), Ok(()));
+            throttle.record_failure(Scope::SignIn, Some(&a), IP_A, now);
         }
         for expected in [1, 2, 4, 8] {
-            assert_eq!(throttle.check(Scope::SignIn, "a", IP_A, now), Err(RetryAfter(expected)));
+            assert_eq!(
+                throttle.check(Scope::SignIn, Some(&a), IP_A, now),
+                Err(RetryAfter(expected))
+            );
             now += Duration::seconds(expected as i64);
-            assert_eq!(throttle.check(Scope::SignIn, "a", IP_A, now), Ok(()));
-            throttle.record_failure(Scope::SignIn, "a", IP_A, now);
+            assert_eq!(throttle.check(Scope::SignIn, Some(&a), IP_A, now), Ok(()));
+            throttle.record_failure(Scope::SignIn, Some(&a), IP_A, now);
         }
     }
 
     #[test]
     fn the_wait_stops_growing_at_fifteen_minutes() {
         let throttle = Throttle::default();
+        let a = email("a");
         let now = t0();
         for _ in 0..40 {
-            throttle.record_failure(Scope::SignIn, "a", IP_A, now);
+            throttle.record_failure(Scope::SignIn, Some(&a), IP_A, now);
         }
-        assert_eq!(throttle.check(Scope::SignIn, "a", IP_A, now), Err(RetryAfter(900)));
+        assert_eq!(throttle.check(Scope::SignIn, Some(&a), IP_A, now), Err(RetryAfter(900)));
     }
 
     #[test]
     fn scopes_are_counted_separately() {
         let throttle = Throttle::default();
+        let a = email("a");
         for _ in 0..10 {
-            throttle.record_failure(Scope::SignIn, "a", IP_A, t0());
+            throttle.record_failure(Scope::SignIn, Some(&a), IP_A, t0());
         }
-        assert_eq!(throttle.check(Scope::AppAuth, "a", IP_A, t0()), Ok(()));
+        assert_eq!(throttle.check(Scope::AppAuth, Some(&a), IP_A, t0()), Ok(()));
     }
 
     #[test]
     fn success_clears_the_account_but_not_the_address() {
         let throttle = Throttle::default();
         for i in 0..25 {
-            throttle.record_failure(Scope::SignIn, &format!("user{i}"), IP_A, t0());
+            throttle.record_failure(Scope::SignIn, Some(&email(&format!("user{i}"))), IP_A, t0());
         }
-        throttle.record_success(Scope::SignIn, "user0");
-        assert!(throttle.check(Scope::SignIn, "someone-else", IP_A, t0()).is_err());
+        throttle.record_success(Scope::SignIn, &email("user0"));
+        assert!(throttle
+            .check(Scope::SignIn, Some(&email("someone-else")), IP_A, t0())
+            .is_err());
     }
 }

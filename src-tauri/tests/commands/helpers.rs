@@ -4,8 +4,7 @@ use keyturn::clipboard::MemoryClipboard;
 use keyturn::keychain::MemoryKeychain;
 use keyturn::settings::SettingsFile;
 use keyturn::Desktop;
-use keyturn_protocol::VerifierParams;
-use keyturn_server::{AppState, Store, SystemClock};
+use keyturn_server::testkit;
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
@@ -19,29 +18,21 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestServer {
     pub url: String,
     pub runtime: tokio::runtime::Runtime,
-    _dir: tempfile::TempDir,
+    _server: testkit::TestServer,
 }
 
 impl TestServer {
     pub fn start() -> Self {
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let url = runtime.block_on(async {
-            let store = Store::open(&dir.path().join("keyturn.db")).await.unwrap();
-            let params = VerifierParams::default();
-            keyturn_server::admin::add_account(&store, EMAIL, PASSWORD.into(), params)
-                .await
-                .unwrap();
-            let state = AppState::new(store, Arc::new(SystemClock), params).unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}", listener.local_addr().unwrap());
-            tokio::spawn(keyturn_server::run(listener, state, std::future::pending()));
-            url
+        let server = runtime.block_on(async {
+            let server = testkit::TestServer::start().await.unwrap();
+            server.add_account(EMAIL, PASSWORD).await.unwrap();
+            server
         });
         Self {
-            url,
+            url: server.url.clone(),
             runtime,
-            _dir: dir,
+            _server: server,
         }
     }
 

@@ -155,3 +155,17 @@ fn commands_before_sign_in_are_unauthenticated() {
         "unauthenticated"
     );
 }
+
+#[test]
+fn app_info_gives_the_window_the_protocols_numbers_and_the_label_rule() {
+    let server = TestServer::start();
+    let app = TestApp::new(&server.url);
+    let info = app.invoke("app_info", json!({})).unwrap();
+    assert_eq!(info["max_app_passwords"], json!(keyturn_protocol::MAX_APP_PASSWORDS));
+    assert_eq!(info["max_label_chars"], json!(keyturn_protocol::MAX_LABEL_CHARS));
+    assert_eq!(
+        info["label_too_long"],
+        json!(keyturn_protocol::LabelError::TooLong.to_string())
+    );
+    assert_eq!(info["server_url"], json!(server.url));
+}

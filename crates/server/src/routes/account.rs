@@ -1,9 +1,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use keyturn_protocol::limits::primary_password_is_long_enough;
 use keyturn_protocol::wire::{AccountInfo, ChangePasswordRequest, ErrorBody};
-use keyturn_protocol::{Verifier, MAX_APP_PASSWORDS, MIN_PRIMARY_PASSWORD_CHARS};
-use secrecy::SecretString;
+use keyturn_protocol::MAX_APP_PASSWORDS;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::credentials::hash_password;
 use crate::error::ApiError;
@@ -15,8 +16,9 @@ use crate::AppState;
     (status = 200, body = AccountInfo),
     (status = 401, description = "`unauthenticated`", body = ErrorBody),
 ))]
+#[tracing::instrument(skip_all, fields(account = %session.account))]
 pub async fn get_account(State(app): State<AppState>, session: Session) -> Result<Json<AccountInfo>, ApiError> {
-    let active = app.store.count_active_app_passwords(&session.account_id).await?;
+    let active = app.store.count_active_app_passwords(&session.account).await?;
     Ok(Json(AccountInfo {
         email: session.email,
         active_app_passwords: active,
@@ -32,6 +34,7 @@ pub async fn get_account(State(app): State<AppState>, session: Session) -> Resul
     (status = 422, description = "`weak_password`", body = ErrorBody),
     (status = 429, description = "`rate_limited`", body = ErrorBody),
 ))]
+#[tracing::instrument(skip_all, fields(account = %session.account))]
 pub async fn change_password(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -43,34 +46,27 @@ pub async fn change_password(
     let now = app.clock.now();
     // Guessing the current password through a stolen session is throttled like a sign-in.
     app.throttle
-        .check(Scope::SignIn, &session.email, ip, now)
+        .check(Scope::SignIn, Some(&session.email), ip, now)
         .map_err(ApiError::RateLimited)?;
     let account = app
         .store
-        .find_account_by_id(&session.account_id)
+        .find_account_by_id(&session.account)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    if !app
-        .verify_password(Verifier::from_stored(account.password_hash), current)
-        .await
-    {
-        app.throttle.record_failure(Scope::SignIn, &session.email, ip, now);
+    if !app.verify_password(account.password, current).await {
+        app.throttle
+            .record_failure(Scope::SignIn, Some(&session.email), ip, now);
         return Err(ApiError::InvalidCredentials);
     }
-    if secrecy::ExposeSecret::expose_secret(&new).chars().count() < MIN_PRIMARY_PASSWORD_CHARS {
+    if !primary_password_is_long_enough(new.expose_secret()) {
         return Err(ApiError::WeakPassword);
     }
     let hash = hash_password(new, app.params).await.map_err(ApiError::Internal)?;
     let revoked = app
         .store
-        .change_password(
-            &session.account_id,
-            hash.as_str(),
-            &session.token_hash,
-            now,
-            &ip.to_string(),
-        )
+        .change_password(&session.account, &hash, &session.token, ip.into(), now)
         .await?;
-    tracing::info!(account = %session.account_id, revoked, "primary password changed");
+    app.verified.evict(&revoked);
+    tracing::info!(revoked = revoked.len(), "primary password changed");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,24 +2,21 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use keyturn_protocol::wire::{AppPasswordInfo, AppPasswordList, CreateAppPasswordRequest, ErrorBody, RevokeAllResult};
-use keyturn_protocol::{Label, LookupTag, Verifier};
-use sha2::{Digest, Sha256};
+use keyturn_protocol::{AppPasswordId, Label, LookupTag, Verifier};
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp, Session};
-use crate::store::{CreateOutcome, NewAppPassword};
+use crate::store::{CreateOutcome, IdempotencyKey, NewAppPassword, RequestFingerprint};
 use crate::AppState;
-
-/// Longest Idempotency-Key accepted.
-const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// Active app-specific passwords, newest first.
 #[utoipa::path(get, path = "/v1/app-passwords", tag = "app-passwords", security(("bearer" = [])), responses(
     (status = 200, body = AppPasswordList),
     (status = 401, description = "`unauthenticated`", body = ErrorBody),
 ))]
+#[tracing::instrument(name = "list_app_passwords", skip_all, fields(account = %session.account))]
 pub async fn list(State(app): State<AppState>, session: Session) -> Result<Json<AppPasswordList>, ApiError> {
-    let rows = app.store.active_app_passwords(&session.account_id).await?;
+    let rows = app.store.active_app_passwords(&session.account).await?;
     Ok(Json(AppPasswordList {
         app_passwords: rows.iter().map(|r| r.info()).collect(),
     }))
@@ -36,6 +33,7 @@ pub async fn list(State(app): State<AppState>, session: Session) -> Result<Json<
     (status = 409, description = "`duplicate_label`, `limit_reached` or `idempotency_mismatch`", body = ErrorBody),
     (status = 422, description = "`invalid_label`, `invalid_verifier` or `invalid_lookup_tag`", body = ErrorBody),
 ))]
+#[tracing::instrument(name = "create_app_password", skip_all, fields(account = %session.account, id))]
 pub async fn create(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -46,37 +44,29 @@ pub async fn create(
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY)
+        .and_then(IdempotencyKey::parse)
         .ok_or(ApiError::MissingIdempotencyKey)?;
     let label = Label::parse(&request.label).map_err(ApiError::InvalidLabel)?;
     let verifier = Verifier::parse(&request.verifier, app.params).map_err(ApiError::InvalidVerifier)?;
     let lookup_tag = LookupTag::parse(&request.lookup_tag).map_err(|_| ApiError::InvalidLookupTag)?;
-    let request_hash = hex::encode(
-        Sha256::new()
-            .chain_update(label.as_str())
-            .chain_update([0])
-            .chain_update(verifier.as_str())
-            .chain_update([0])
-            .chain_update(lookup_tag.as_str())
-            .finalize(),
-    );
     let new = NewAppPassword {
-        account_id: &session.account_id,
-        idempotency_key: key,
-        request_hash: &request_hash,
+        account: &session.account,
+        key: &key,
+        fingerprint: &RequestFingerprint::of(&label, &verifier, &lookup_tag),
         label: &label,
         verifier: &verifier,
         lookup_tag: &lookup_tag,
-        client_addr: &ip.to_string(),
+        origin: ip.into(),
     };
-    match app.store.create_app_password(new, app.clock.now()).await? {
+    let info = match app.store.create_app_password(new, app.clock.now()).await? {
         CreateOutcome::Created(info) => {
-            tracing::info!(account = %session.account_id, id = %info.id, "app password created");
-            Ok((StatusCode::CREATED, Json(info)))
+            tracing::Span::current().record("id", tracing::field::display(&info.id));
+            tracing::info!("app password created");
+            info
         }
-        CreateOutcome::Replayed(info) => Ok((StatusCode::CREATED, Json(info))),
-    }
+        CreateOutcome::Replayed(info) => info,
+    };
+    Ok((StatusCode::CREATED, Json(info)))
 }
 
 /// Revoke one app-specific password: the app using it is signed out at its next request.
@@ -86,23 +76,23 @@ pub async fn create(
     (status = 401, description = "`unauthenticated`", body = ErrorBody),
     (status = 404, description = "`not_found`, also for another account's id", body = ErrorBody),
 ))]
+#[tracing::instrument(name = "revoke_app_password", skip_all, fields(account = %session.account, %id))]
 pub async fn revoke(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<AppPasswordId>,
 ) -> Result<StatusCode, ApiError> {
-    match app
+    let revoked = app
         .store
-        .revoke_app_password(&session.account_id, &id, app.clock.now(), &ip.to_string())
-        .await?
-    {
-        Some(_) => {
-            tracing::info!(account = %session.account_id, %id, "app password revoked");
-            Ok(StatusCode::NO_CONTENT)
-        }
-        None => Err(ApiError::NotFound),
+        .revoke_app_password(&session.account, &id, ip.into(), app.clock.now())
+        .await?;
+    if revoked.is_none() {
+        return Err(ApiError::NotFound);
     }
+    app.verified.evict([&id]);
+    tracing::info!("app password revoked");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Revoke All.
@@ -110,6 +100,7 @@ pub async fn revoke(
     (status = 200, body = RevokeAllResult),
     (status = 401, description = "`unauthenticated`", body = ErrorBody),
 ))]
+#[tracing::instrument(name = "revoke_all", skip_all, fields(account = %session.account))]
 pub async fn revoke_all(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -117,8 +108,10 @@ pub async fn revoke_all(
 ) -> Result<Json<RevokeAllResult>, ApiError> {
     let revoked = app
         .store
-        .revoke_all_app_passwords(&session.account_id, app.clock.now(), &ip.to_string())
+        .revoke_all_app_passwords(&session.account, ip.into(), app.clock.now())
         .await?;
-    tracing::info!(account = %session.account_id, revoked, "all app passwords revoked");
+    app.verified.evict(&revoked);
+    let revoked = u32::try_from(revoked.len()).unwrap_or(u32::MAX);
+    tracing::info!(revoked, "all app passwords revoked");
     Ok(Json(RevokeAllResult { revoked }))
 }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod app_auth;
 pub mod app_passwords;
 pub mod config;
+mod openapi;
 pub mod sessions;
 
 use utoipa::OpenApi;
@@ -12,11 +13,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::openapi::ApiDoc;
 use crate::AppState;
 
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(config::get_config))
         .routes(routes!(sessions::create_session))
         .routes(routes!(sessions::delete_current_session))
@@ -33,4 +33,15 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 pub async fn not_found() -> ApiError {
     ApiError::NoSuchEndpoint
+}
+
+/// The OpenAPI 3 document as JSON, pretty-printed with a trailing newline, exactly as committed in
+/// `docs/openapi.json` (a test keeps the two equal).
+pub fn openapi_json() -> String {
+    let (_, mut api) = api().split_for_parts();
+    // The crate version would make every release a spurious diff; the contract has its own version.
+    api.info.version = "1".to_owned();
+    let mut json = api.to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
 }

@@ -2,14 +2,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use keyturn_protocol::wire::{AccountSummary, ErrorBody, SessionCreated, SignInRequest};
-use keyturn_protocol::Verifier;
+use keyturn_protocol::Email;
 use secrecy::SecretString;
 
 use crate::error::ApiError;
-use crate::extract::{new_session_token, ApiJson, ClientIp, Session, SESSION_ABSOLUTE};
+use crate::extract::{ApiJson, ClientIp, Session};
+use crate::session_token::{SessionToken, SESSION_ABSOLUTE};
 use crate::store::AuditKind;
 use crate::throttle::Scope;
-use crate::{normalize_email, AppState};
+use crate::AppState;
 
 /// Sign in with the primary password. App-specific passwords never work here.
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions", request_body = SignInRequest, responses(
@@ -18,48 +19,51 @@ use crate::{normalize_email, AppState};
     (status = 429, description = "`rate_limited`", body = ErrorBody,
         headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
 ))]
+#[tracing::instrument(name = "sign_in", skip_all, fields(account))]
 pub async fn create_session(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
-    let email = normalize_email(&request.email);
+    // A malformed address names no account: it fails like an unknown one, after the same work.
+    let email = Email::parse(&request.email).ok();
     let password = SecretString::from(request.password);
     let now = app.clock.now();
     app.throttle
-        .check(Scope::SignIn, &email, ip, now)
+        .check(Scope::SignIn, email.as_ref(), ip, now)
         .map_err(ApiError::RateLimited)?;
-    let account = app.store.find_account_by_email(&email).await?;
-    // An unknown e-mail runs the same argon2 work against a dummy hash: the answer takes as long either way.
-    let verifier = match &account {
-        Some(account) => Verifier::from_stored(account.password_hash.clone()),
-        None => app.dummy.clone(),
+    let account = match &email {
+        Some(email) => app.store.find_account_by_email(email).await?,
+        None => None,
     };
+    // An unknown e-mail runs the same argon2 work against a dummy hash: the answer takes as long either way.
+    let verifier = account
+        .as_ref()
+        .map_or_else(|| app.dummy.clone(), |a| a.password.clone());
     let verified = app.verify_password(verifier, password).await;
     let account = match account {
         Some(account) if verified => account,
         other => {
-            app.throttle.record_failure(Scope::SignIn, &email, ip, now);
+            app.throttle.record_failure(Scope::SignIn, email.as_ref(), ip, now);
             if let Some(account) = other {
                 app.store
-                    .record(&account.id, now, AuditKind::FailedSignIn, "", &ip.to_string())
+                    .record(&account.id, ip.into(), AuditKind::FailedSignIn, now)
                     .await?;
             }
             return Err(ApiError::InvalidCredentials);
         }
     };
-    app.throttle.record_success(Scope::SignIn, &email);
-    let (token, token_hash) = new_session_token();
+    tracing::Span::current().record("account", tracing::field::display(&account.id));
+    app.throttle.record_success(Scope::SignIn, &account.email);
+    let (token, token_hash) = SessionToken::issue();
     let expires_at = now + SESSION_ABSOLUTE;
     app.store
         .insert_session(&token_hash, &account.id, now, expires_at)
         .await?;
-    app.store
-        .record(&account.id, now, AuditKind::SignIn, "", &ip.to_string())
-        .await?;
-    tracing::info!(account = %account.id, "signed in");
+    app.store.record(&account.id, ip.into(), AuditKind::SignIn, now).await?;
+    tracing::info!("signed in");
     let body = SessionCreated {
-        token: token.to_string(),
+        token: token.reveal(),
         expires_at,
         account: AccountSummary { email: account.email },
     };
@@ -71,20 +75,15 @@ pub async fn create_session(
     (status = 204),
     (status = 401, description = "`unauthenticated`", body = ErrorBody),
 ))]
+#[tracing::instrument(name = "sign_out", skip_all, fields(account = %session.account))]
 pub async fn delete_current_session(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     session: Session,
 ) -> Result<StatusCode, ApiError> {
-    app.store.delete_session(&session.token_hash).await?;
+    app.store.delete_session(&session.token).await?;
     app.store
-        .record(
-            &session.account_id,
-            app.clock.now(),
-            AuditKind::SignOut,
-            "",
-            &ip.to_string(),
-        )
+        .record(&session.account, ip.into(), AuditKind::SignOut, app.clock.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

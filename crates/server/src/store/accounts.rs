@@ -1,22 +1,48 @@
+use std::fmt;
+
 use chrono::{DateTime, Utc};
+use keyturn_protocol::{Email, Verifier};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{from_millis, is_constraint, millis, AuditKind, Store, StoreError};
+use super::{audit, from_millis, is_unique_violation, millis, AuditKind, Origin, Store, StoreError};
+use crate::session_token::TokenHash;
+
+/// An account's opaque id, made by the store.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub(super) fn from_stored(id: String) -> Self {
+        Self(id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 pub struct AccountRow {
-    pub id: String,
-    pub email: String,
-    pub password_hash: String,
+    pub id: AccountId,
+    pub email: Email,
+    /// The primary password's argon2id verifier.
+    pub password: Verifier,
     pub created_at: DateTime<Utc>,
 }
 
 impl AccountRow {
     fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Self, StoreError> {
+        let email: String = row.try_get("email")?;
         Ok(Self {
-            id: row.try_get("id")?,
-            email: row.try_get("email")?,
-            password_hash: row.try_get("password_hash")?,
+            id: AccountId(row.try_get("id")?),
+            email: stored_email(&email)?,
+            password: Verifier::from_stored(row.try_get("password_hash")?),
             created_at: from_millis(row.try_get("created_at")?)?,
         })
     }
@@ -25,20 +51,20 @@ impl AccountRow {
 impl Store {
     pub async fn create_account(
         &self,
-        email: &str,
-        password_hash: &str,
+        email: &Email,
+        password: &Verifier,
         now: DateTime<Utc>,
     ) -> Result<AccountRow, StoreError> {
-        let id = Uuid::new_v4().to_string();
+        let id = AccountId(Uuid::new_v4().to_string());
         sqlx::query("INSERT INTO accounts (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&id)
-            .bind(email)
-            .bind(password_hash)
+            .bind(id.as_str())
+            .bind(email.as_str())
+            .bind(password.as_str())
             .bind(millis(now))
             .execute(&self.pool)
             .await
             .map_err(|e| {
-                if is_constraint(&e, "UNIQUE") {
+                if is_unique_violation(&e) {
                     StoreError::EmailTaken
                 } else {
                     e.into()
@@ -46,29 +72,23 @@ impl Store {
             })?;
         Ok(AccountRow {
             id,
-            email: email.to_owned(),
-            password_hash: password_hash.to_owned(),
+            email: email.clone(),
+            password: password.clone(),
             created_at: now,
         })
     }
 
-    pub async fn find_account_by_email(&self, email: &str) -> Result<Option<AccountRow>, StoreError> {
+    pub async fn find_account_by_email(&self, email: &Email) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query("SELECT * FROM accounts WHERE email = ?")
-            .bind(email)
+            .bind(email.as_str())
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(AccountRow::from_row).transpose()
     }
 
-    pub async fn account_by_email(&self, email: &str) -> Result<AccountRow, StoreError> {
-        self.find_account_by_email(email)
-            .await?
-            .ok_or(StoreError::NoSuchAccount)
-    }
-
-    pub async fn find_account_by_id(&self, id: &str) -> Result<Option<AccountRow>, StoreError> {
+    pub async fn find_account_by_id(&self, id: &AccountId) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query("SELECT * FROM accounts WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(AccountRow::from_row).transpose()
@@ -88,29 +108,34 @@ impl Store {
     }
 
     /// Sets a new primary password and, in the same transaction, revokes every app-specific password and
-    /// ends every session but `keep_session`. Returns how many app passwords were revoked.
+    /// ends every session but `keep`. Returns the ids of the app passwords revoked.
     pub async fn change_password(
         &self,
-        account_id: &str,
-        password_hash: &str,
-        keep_session: &str,
+        account: &AccountId,
+        password: &Verifier,
+        keep: &TokenHash,
+        origin: Origin,
         now: DateTime<Utc>,
-        client_addr: &str,
-    ) -> Result<u32, StoreError> {
+    ) -> Result<Vec<keyturn_protocol::AppPasswordId>, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
-            .bind(password_hash)
-            .bind(account_id)
+            .bind(password.as_str())
+            .bind(account.as_str())
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM sessions WHERE account_id = ? AND token_hash <> ?")
-            .bind(account_id)
-            .bind(keep_session)
+            .bind(account.as_str())
+            .bind(keep.as_str())
             .execute(&mut *tx)
             .await?;
-        Self::record_in(&mut tx, account_id, now, AuditKind::PasswordChanged, "", client_addr).await?;
-        let revoked = Self::revoke_all_in(&mut tx, account_id, now, client_addr).await?;
+        audit::record_in(&mut tx, account, origin, AuditKind::PasswordChanged, "", now).await?;
+        let revoked = Self::revoke_all_in(&mut tx, account, origin, now).await?;
         tx.commit().await?;
         Ok(revoked)
     }
+}
+
+/// An email read back from the database, where only parsed ones are written.
+pub(super) fn stored_email(email: &str) -> Result<Email, StoreError> {
+    Email::parse(email).map_err(|e| StoreError::Corrupt(format!("email {email:?}: {e}")))
 }

@@ -1,8 +1,11 @@
+use std::fmt;
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{Row, SqliteConnection};
 
-use super::{from_millis, millis, Store, StoreError};
+use super::{from_millis, millis, AccountId, Store, StoreError};
 
 /// What support staff see in `keyturn-server audit EMAIL`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +37,28 @@ impl AuditKind {
     }
 }
 
+/// Where a change came from: a client's address, or support staff at the admin CLI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Client(IpAddr),
+    AdminCli,
+}
+
+impl From<IpAddr> for Origin {
+    fn from(ip: IpAddr) -> Self {
+        Origin::Client(ip)
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Client(ip) => ip.fmt(f),
+            Origin::AdminCli => f.write_str("admin-cli"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct AuditEvent {
     pub at: DateTime<Utc>,
@@ -43,41 +68,35 @@ pub struct AuditEvent {
 }
 
 impl Store {
+    /// Records an event that needs no detail (a sign-in, a failure, a sign-out).
     pub async fn record(
         &self,
-        account_id: &str,
-        now: DateTime<Utc>,
+        account: &AccountId,
+        origin: Origin,
         kind: AuditKind,
-        detail: &str,
-        client_addr: &str,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;
-        Self::record_in(&mut conn, account_id, now, kind, detail, client_addr).await
+        record_in(&mut conn, account, origin, kind, "", now).await
     }
 
-    pub(super) async fn record_in(
-        conn: &mut SqliteConnection,
-        account_id: &str,
-        now: DateTime<Utc>,
+    /// Records an event about one app-specific password, named by its label.
+    pub async fn record_about(
+        &self,
+        account: &AccountId,
+        origin: Origin,
         kind: AuditKind,
-        detail: &str,
-        client_addr: &str,
+        label: &str,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO audit_events (account_id, at, kind, detail, client_addr) VALUES (?, ?, ?, ?, ?)")
-            .bind(account_id)
-            .bind(millis(now))
-            .bind(kind.as_str())
-            .bind(detail)
-            .bind(client_addr)
-            .execute(conn)
-            .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        record_in(&mut conn, account, origin, kind, label, now).await
     }
 
     /// Oldest first, as a story reads.
-    pub async fn audit_events(&self, account_id: &str) -> Result<Vec<AuditEvent>, StoreError> {
+    pub async fn audit_events(&self, account: &AccountId) -> Result<Vec<AuditEvent>, StoreError> {
         let rows = sqlx::query("SELECT * FROM audit_events WHERE account_id = ? ORDER BY at, id")
-            .bind(account_id)
+            .bind(account.as_str())
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -91,4 +110,24 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Records inside the caller's transaction, so the event and the change commit together.
+pub(super) async fn record_in(
+    conn: &mut SqliteConnection,
+    account: &AccountId,
+    origin: Origin,
+    kind: AuditKind,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO audit_events (account_id, at, kind, detail, client_addr) VALUES (?, ?, ?, ?, ?)")
+        .bind(account.as_str())
+        .bind(millis(now))
+        .bind(kind.as_str())
+        .bind(detail)
+        .bind(origin.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
 }

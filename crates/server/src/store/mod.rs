@@ -1,11 +1,14 @@
 //! SQLite storage: one file, WAL mode, migrations applied at open.
 //!
-//! Queries are plain SQL through sqlx so the same code can later run on PostgreSQL. Each resource has a module;
-//! every method takes `now` rather than reading a clock.
+//! Queries are plain, constant SQL through sqlx so the same code can later run on PostgreSQL. Each resource
+//! has a module; every method takes `now` rather than reading a clock, and typed identities rather than
+//! strings ([`AccountId`], [`AppPasswordId`](keyturn_protocol::AppPasswordId), [`Email`](keyturn_protocol::Email),
+//! [`TokenHash`](crate::session_token::TokenHash), [`Origin`]).
 
 mod accounts;
 mod app_passwords;
 mod audit;
+mod idempotency;
 mod sessions;
 
 use std::path::Path;
@@ -16,9 +19,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-pub use accounts::AccountRow;
+pub use accounts::{AccountId, AccountRow};
 pub use app_passwords::{AppPasswordRow, Candidate, CreateOutcome, NewAppPassword};
-pub use audit::{AuditEvent, AuditKind};
+pub use audit::{AuditEvent, AuditKind, Origin};
+pub use idempotency::{IdempotencyKey, RequestFingerprint};
 pub use sessions::SessionRow;
 
 #[derive(Clone)]
@@ -30,8 +34,6 @@ pub struct Store {
 pub enum StoreError {
     #[error("an account with that email already exists")]
     EmailTaken,
-    #[error("no account with that email")]
-    NoSuchAccount,
     #[error("an active app-specific password already has that label")]
     DuplicateLabel,
     #[error("the account has the most active app-specific passwords allowed")]
@@ -80,10 +82,36 @@ pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
         .ok_or_else(|| StoreError::Corrupt(format!("time {ms}")))
 }
 
-/// True for the error SQLite raises from the `app_passwords_limit` trigger or a unique index.
-fn is_constraint(err: &sqlx::Error, needle: &str) -> bool {
-    match err {
-        sqlx::Error::Database(db) => db.message().contains(needle),
-        _ => false,
+fn optional_millis(ms: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    ms.map(from_millis).transpose()
+}
+
+/// A unique index refused the row.
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error().is_some_and(|db| db.is_unique_violation())
+}
+
+/// The `app_passwords_limit` trigger refused the row: SQLite reports `RAISE(ABORT, …)` only by its message.
+fn is_limit_trigger(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|db| db.message() == app_passwords::LIMIT_TRIGGER_MESSAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use keyturn_protocol::MAX_APP_PASSWORDS;
+
+    #[test]
+    fn the_migrations_limit_trigger_is_the_protocols_limit() {
+        let migration = include_str!("../../migrations/0001_initial.sql");
+        let expected = format!("AND revoked_at IS NULL) >= {MAX_APP_PASSWORDS}\n");
+        assert!(
+            migration.contains(&expected),
+            "the trigger in 0001_initial.sql must say {expected:?}"
+        );
+        assert!(migration.contains(&format!(
+            "RAISE(ABORT, '{}')",
+            super::app_passwords::LIMIT_TRIGGER_MESSAGE
+        )));
     }
 }

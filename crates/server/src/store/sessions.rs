@@ -1,11 +1,14 @@
 use chrono::{DateTime, Utc};
+use keyturn_protocol::Email;
 use sqlx::Row;
 
-use super::{from_millis, millis, Store, StoreError};
+use super::accounts::stored_email;
+use super::{from_millis, millis, AccountId, Store, StoreError};
+use crate::session_token::TokenHash;
 
 pub struct SessionRow {
-    pub account_id: String,
-    pub email: String,
+    pub account: AccountId,
+    pub email: Email,
     pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -13,8 +16,8 @@ pub struct SessionRow {
 impl Store {
     pub async fn insert_session(
         &self,
-        token_hash: &str,
-        account_id: &str,
+        token: &TokenHash,
+        account: &AccountId,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -22,8 +25,8 @@ impl Store {
             "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at, expires_at)
              VALUES (?, ?, ?, ?, ?)",
         )
-        .bind(token_hash)
-        .bind(account_id)
+        .bind(token.as_str())
+        .bind(account.as_str())
         .bind(millis(now))
         .bind(millis(now))
         .bind(millis(expires_at))
@@ -32,35 +35,36 @@ impl Store {
         Ok(())
     }
 
-    pub async fn find_session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+    pub async fn find_session(&self, token: &TokenHash) -> Result<Option<SessionRow>, StoreError> {
         let row = sqlx::query(
             "SELECT s.account_id, a.email, s.last_seen_at, s.expires_at
              FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?",
         )
-        .bind(token_hash)
+        .bind(token.as_str())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
+        let email: String = row.try_get("email")?;
         Ok(Some(SessionRow {
-            account_id: row.try_get("account_id")?,
-            email: row.try_get("email")?,
+            account: AccountId::from_stored(row.try_get("account_id")?),
+            email: stored_email(&email)?,
             last_seen_at: from_millis(row.try_get("last_seen_at")?)?,
             expires_at: from_millis(row.try_get("expires_at")?)?,
         }))
     }
 
-    pub async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn touch_session(&self, token: &TokenHash, now: DateTime<Utc>) -> Result<(), StoreError> {
         sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
             .bind(millis(now))
-            .bind(token_hash)
+            .bind(token.as_str())
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+    pub async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-            .bind(token_hash)
+            .bind(token.as_str())
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -5,9 +5,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use keyturn_client::{Client, Error};
+use keyturn_client::Client;
 
-use crate::helpers::{secret, spawn_app, PASSWORD};
+use keyturn_protocol::ErrorCode;
+
+use crate::helpers::{secret, spawn_app, Refusal, PASSWORD};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyturn-server");
 
@@ -113,8 +115,8 @@ async fn support_staff_see_what_the_user_sees_and_revoke_by_label() {
     assert!(revoked.starts_with("Revoked \"Thunderbird on laptop\""), "{revoked}");
     // The running server refuses it at once, cached or not.
     assert_eq!(
-        app.client.whoami(&user.email, mail.password.expose()).await.err(),
-        Some(Error::InvalidCredentials)
+        app.client.whoami(&user.email, mail.password.expose()).await.refused(),
+        Some(ErrorCode::InvalidCredentials)
     );
     assert!(app.client.whoami(&user.email, calendar.password.expose()).await.is_ok());
 
@@ -140,8 +142,11 @@ async fn support_staff_see_what_the_user_sees_and_revoke_by_label() {
     let all = stdout(&admin(&app.db_path, &["app-passwords", "revoke-all", &user.email]));
     assert_eq!(all, format!("Revoked 1 app-specific password for {}.\n", user.email));
     assert_eq!(
-        app.client.whoami(&user.email, calendar.password.expose()).await.err(),
-        Some(Error::InvalidCredentials)
+        app.client
+            .whoami(&user.email, calendar.password.expose())
+            .await
+            .refused(),
+        Some(ErrorCode::InvalidCredentials)
     );
 }
 

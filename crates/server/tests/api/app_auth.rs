@@ -1,7 +1,8 @@
 use chrono::Duration;
-use keyturn_client::Error;
 
-use crate::helpers::{spawn_app, PASSWORD};
+use keyturn_protocol::ErrorCode;
+
+use crate::helpers::{spawn_app, Refusal, PASSWORD};
 
 #[tokio::test]
 async fn the_primary_password_fails_at_whoami() {
@@ -9,8 +10,8 @@ async fn the_primary_password_fails_at_whoami() {
     let user = app.new_user().await;
     user.session.create_app_password("Mail").await.unwrap();
     assert_eq!(
-        app.client.whoami(&user.email, PASSWORD).await.err(),
-        Some(Error::InvalidCredentials)
+        app.client.whoami(&user.email, PASSWORD).await.refused(),
+        Some(ErrorCode::InvalidCredentials)
     );
 }
 
@@ -57,8 +58,8 @@ async fn another_accounts_password_does_not_work() {
     let bob = app.new_user().await;
     let anns = ann.session.create_app_password("Mail").await.unwrap();
     assert_eq!(
-        app.client.whoami(&bob.email, anns.password.expose()).await.err(),
-        Some(Error::InvalidCredentials)
+        app.client.whoami(&bob.email, anns.password.expose()).await.refused(),
+        Some(ErrorCode::InvalidCredentials)
     );
 }
 
@@ -84,8 +85,8 @@ async fn repeated_sign_ins_cost_one_argon2_run() {
     // A wrong password is never a cache hit.
     let wrong = "zzzz-zzzz-zzzz-zzzz";
     assert_eq!(
-        app.client.whoami(&user.email, wrong).await.err(),
-        Some(Error::InvalidCredentials)
+        app.client.whoami(&user.email, wrong).await.refused(),
+        Some(ErrorCode::InvalidCredentials)
     );
 }
 

@@ -3,15 +3,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use chrono::{TimeZone, Utc};
 use keyturn_client::{Client, SessionClient};
 use keyturn_protocol::wire::CreateAppPasswordRequest;
-use keyturn_protocol::{AppPassword, LookupTag, Verifier, VerifierParams};
-use keyturn_server::{AppState, ManualClock, Store};
+use keyturn_protocol::{AppPassword, ErrorCode, LookupTag, Verifier, VerifierParams};
+use keyturn_server::testkit::{ManualClock, TestServer};
+use keyturn_server::AppState;
 use secrecy::SecretString;
-use tempfile::TempDir;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -21,37 +18,20 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub state: AppState,
     pub db_path: PathBuf,
-    _dir: TempDir,
-    _shutdown: oneshot::Sender<()>,
+    server: TestServer,
 }
 
 /// The real server on a free loopback port, a fresh database, and a clock the test steps.
 pub async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("keyturn.db");
-    let store = Store::open(&db_path).await.unwrap();
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
-    let state = AppState::new(store, Arc::new(clock.clone()), VerifierParams::default()).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (shutdown, stopped) = oneshot::channel::<()>();
-    let server_state = state.clone();
-    tokio::spawn(async move {
-        keyturn_server::run(listener, server_state, async {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
-    let client = Client::new(&format!("http://{address}")).unwrap();
+    let clock = ManualClock::at_test_start();
+    let server = TestServer::start_with_clock(Arc::new(clock.clone())).await.unwrap();
     TestApp {
-        address,
-        client,
+        address: server.address,
+        client: Client::new(&server.url).unwrap(),
         clock,
-        state,
-        db_path,
-        _dir: dir,
-        _shutdown: shutdown,
+        state: server.state.clone(),
+        db_path: server.db_path.clone(),
+        server,
     }
 }
 
@@ -63,9 +43,7 @@ impl TestApp {
     }
 
     pub async fn add_account(&self, email: &str, password: &str) {
-        keyturn_server::admin::add_account(self.state.store(), email, password.into(), self.state.params())
-            .await
-            .unwrap();
+        self.server.add_account(email, password).await.unwrap();
     }
 
     /// A new account with [`PASSWORD`], signed in.
@@ -129,4 +107,25 @@ pub fn create_request(label: &str) -> CreateAppPasswordRequest {
 
 pub fn new_key() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// How a call was refused, as the tests compare it.
+pub trait Refusal {
+    /// The server's error code, or `None` if the call succeeded or failed on this side.
+    fn refused(self) -> Option<ErrorCode>;
+    /// The code and, for a 429, the `Retry-After` wait.
+    fn refused_with_wait(self) -> Option<(ErrorCode, Option<std::time::Duration>)>;
+}
+
+impl<T> Refusal for Result<T, keyturn_client::Error> {
+    fn refused(self) -> Option<ErrorCode> {
+        self.err().and_then(|e| e.code())
+    }
+
+    fn refused_with_wait(self) -> Option<(ErrorCode, Option<std::time::Duration>)> {
+        match self.err()? {
+            keyturn_client::Error::Api(failure) => Some((failure.code, failure.retry_after)),
+            _ => None,
+        }
+    }
 }

@@ -1,9 +1,11 @@
 use std::path::Path;
 
+use keyturn_protocol::ErrorCode;
+
 #[test]
 fn the_committed_openapi_document_matches_the_code() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
-    let generated = keyturn_server::openapi::document_json();
+    let generated = keyturn_server::openapi_json();
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
@@ -13,7 +15,7 @@ fn the_committed_openapi_document_matches_the_code() {
 
 #[test]
 fn every_endpoint_of_the_contract_is_documented() {
-    let doc: serde_json::Value = serde_json::from_str(&keyturn_server::openapi::document_json()).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&keyturn_server::openapi_json()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
     for (path, method) in [
         ("/v1/config", "get"),
@@ -32,4 +34,34 @@ fn every_endpoint_of_the_contract_is_documented() {
             "{method} {path} missing"
         );
     }
+}
+
+#[test]
+fn every_error_code_is_in_the_document_and_every_documented_code_is_one() {
+    let doc: serde_json::Value = serde_json::from_str(&keyturn_server::openapi_json()).unwrap();
+    let listed: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let known: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed, known);
+    // Each response names the codes it can carry in backticks; each must be a code of the contract.
+    let mut named = 0;
+    for path in doc["paths"].as_object().unwrap().values() {
+        for operation in path.as_object().unwrap().values() {
+            for response in operation["responses"].as_object().unwrap().values() {
+                let description = response["description"].as_str().unwrap_or_default();
+                for (i, word) in description.split('`').enumerate() {
+                    let in_backticks = i % 2 == 1;
+                    if in_backticks && !word.contains(' ') && !word.contains(':') && word == word.to_lowercase() {
+                        named += 1;
+                        assert_ne!(ErrorCode::parse(word), ErrorCode::Unknown, "{word} is not an ErrorCode");
+                    }
+                }
+            }
+        }
+    }
+    assert!(named >= 10, "only {named} codes named in responses");
 }

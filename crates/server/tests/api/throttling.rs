@@ -1,14 +1,14 @@
 use std::time::Duration as Wait;
 
 use chrono::Duration;
-use keyturn_client::Error;
 
-use crate::helpers::{secret, spawn_app, PASSWORD};
+use keyturn_client::ApiFailure;
+use keyturn_protocol::ErrorCode;
 
-fn limited(secs: u64) -> Option<Error> {
-    Some(Error::RateLimited {
-        retry_after: Some(Wait::from_secs(secs)),
-    })
+use crate::helpers::{secret, spawn_app, Refusal, PASSWORD};
+
+fn limited(secs: u64) -> Option<(ErrorCode, Option<Wait>)> {
+    Some((ErrorCode::RateLimited, Some(Wait::from_secs(secs))))
 }
 
 #[tokio::test]
@@ -17,30 +17,45 @@ async fn sign_in_failures_grow_a_delay_answered_with_429_and_retry_after() {
     app.add_account("ann@example.com", PASSWORD).await;
     for _ in 0..5 {
         assert_eq!(
-            app.client.sign_in("ann@example.com", &secret("wrong")).await.err(),
-            Some(Error::InvalidCredentials)
+            app.client
+                .sign_in("ann@example.com", &secret("wrong"))
+                .await
+                .refused_with_wait(),
+            Some((ErrorCode::InvalidCredentials, None))
         );
     }
     // Locked: even the right password waits.
     assert_eq!(
-        app.client.sign_in("ann@example.com", &secret(PASSWORD)).await.err(),
+        app.client
+            .sign_in("ann@example.com", &secret(PASSWORD))
+            .await
+            .refused_with_wait(),
         limited(1)
     );
     app.clock.advance(Duration::seconds(1));
     assert_eq!(
-        app.client.sign_in("ann@example.com", &secret("wrong")).await.err(),
-        Some(Error::InvalidCredentials)
+        app.client
+            .sign_in("ann@example.com", &secret("wrong"))
+            .await
+            .refused_with_wait(),
+        Some((ErrorCode::InvalidCredentials, None))
     );
     assert_eq!(
-        app.client.sign_in("ann@example.com", &secret("wrong")).await.err(),
+        app.client
+            .sign_in("ann@example.com", &secret("wrong"))
+            .await
+            .refused_with_wait(),
         limited(2)
     );
     app.clock.advance(Duration::seconds(2));
     // A success clears the count.
     assert!(app.client.sign_in("ann@example.com", &secret(PASSWORD)).await.is_ok());
     assert_eq!(
-        app.client.sign_in("ann@example.com", &secret("wrong")).await.err(),
-        Some(Error::InvalidCredentials)
+        app.client
+            .sign_in("ann@example.com", &secret("wrong"))
+            .await
+            .refused_with_wait(),
+        Some((ErrorCode::InvalidCredentials, None))
     );
 }
 
@@ -68,12 +83,12 @@ async fn one_address_guessing_at_many_accounts_is_throttled() {
     for i in 0..20 {
         let email = format!("victim{i}@example.com");
         assert_eq!(
-            app.client.sign_in(&email, &secret("guess")).await.err(),
-            Some(Error::InvalidCredentials)
+            app.client.sign_in(&email, &secret("guess")).await.refused_with_wait(),
+            Some((ErrorCode::InvalidCredentials, None))
         );
     }
     let result = app.client.sign_in("victim99@example.com", &secret("guess")).await;
-    assert_eq!(result.err(), limited(1));
+    assert_eq!(result.refused_with_wait(), limited(1));
 }
 
 #[tokio::test]
@@ -85,7 +100,10 @@ async fn sign_in_and_app_sign_in_are_counted_separately() {
         let _ = app.client.whoami(&user.email, "aaaa-aaaa-aaaa-aaaa").await;
     }
     assert_eq!(
-        app.client.whoami(&user.email, created.password.expose()).await.err(),
+        app.client
+            .whoami(&user.email, created.password.expose())
+            .await
+            .refused_with_wait(),
         limited(1)
     );
     assert!(
@@ -104,15 +122,19 @@ async fn an_account_takes_at_most_100_consecutive_failures_a_day() {
     let mut failures = 0;
     loop {
         match app.client.sign_in("ann@example.com", &secret("wrong")).await {
-            Err(Error::InvalidCredentials) => failures += 1,
-            Err(Error::RateLimited {
+            Err(e) if e.is(ErrorCode::InvalidCredentials) => failures += 1,
+            Err(keyturn_client::Error::Api(ApiFailure {
+                code: ErrorCode::RateLimited,
                 retry_after: Some(wait),
-            }) if wait < Wait::from_secs(3600) => {
+                ..
+            })) if wait < Wait::from_secs(3600) => {
                 app.clock.advance(Duration::seconds(wait.as_secs() as i64));
             }
-            Err(Error::RateLimited {
+            Err(keyturn_client::Error::Api(ApiFailure {
+                code: ErrorCode::RateLimited,
                 retry_after: Some(wait),
-            }) => {
+                ..
+            })) => {
                 // Locked until a day after the first failure.
                 let until = keyturn_server::Clock::now(&app.clock) + Duration::seconds(wait.as_secs() as i64);
                 assert_eq!(until, start + Duration::hours(24));

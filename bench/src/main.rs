@@ -1,15 +1,15 @@
-//! Measures the account API over real HTTP on loopback: the real server (in this process, on its own port)
-//! and the real client, with the default argon2id parameters (m=19456 KiB, t=2, p=1).
+//! Measures the account API over real HTTP on loopback: the real server (in this process, on its own port,
+//! from the server's test kit) and the real client, with the default argon2id parameters (m=19456 KiB, t=2,
+//! p=1).
 //!
-//! `cargo run --release -p keyturn-server --example bench`
+//! `cargo run --release -p keyturn-bench`
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use keyturn_client::Client;
-use keyturn_protocol::VerifierParams;
-use keyturn_server::{AppState, Store, SystemClock};
+use keyturn_server::testkit::TestServer;
 use secrecy::SecretString;
 
 const EMAIL: &str = "bench@example.com";
@@ -17,15 +17,10 @@ const PASSWORD: &str = "correct horse battery staple";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("bench.db")).await?;
-    let params = VerifierParams::default();
-    keyturn_server::admin::add_account(&store, EMAIL, PASSWORD.into(), params).await?;
-    let state = AppState::new(store, Arc::new(SystemClock), params)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(keyturn_server::run(listener, state.clone(), std::future::pending()));
-    let client = Client::new(&url)?;
+    let server = TestServer::start().await?;
+    server.add_account(EMAIL, PASSWORD).await?;
+    let state = server.state.clone();
+    let client = Client::new(&server.url)?;
     let password = SecretString::from(PASSWORD);
 
     let sign_in = median(20, || async { client.sign_in(EMAIL, &password).await.map(drop) }).await?;
@@ -63,14 +58,15 @@ async fn main() -> anyhow::Result<()> {
             let (client, app_password, done) = (client.clone(), app_password.clone(), done.clone());
             tokio::spawn(async move {
                 while started.elapsed() < run_for {
-                    client.whoami(EMAIL, &app_password).await.expect("whoami");
+                    client.whoami(EMAIL, &app_password).await?;
                     done.fetch_add(1, Ordering::Relaxed);
                 }
+                Ok::<(), keyturn_client::Error>(())
             })
         })
         .collect();
     for worker in workers {
-        worker.await?;
+        worker.await??;
     }
     let total = done.load(Ordering::Relaxed);
     println!(

@@ -1,0 +1,66 @@
+//! [`AppState`]: what every request handler shares.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use keyturn_protocol::{Verifier, VerifierParams};
+
+use crate::clock::Clock;
+use crate::credentials;
+use crate::store::Store;
+use crate::throttle::Throttle;
+use crate::verified_cache::{self, VerifiedCache};
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+#[doc(hidden)]
+pub struct Shared {
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// argon2id parameters for device verifiers (advertised at `/v1/config`) and primary password hashes.
+    pub(crate) params: VerifierParams,
+    pub(crate) throttle: Throttle,
+    /// App passwords already verified in this process, so a chatty mail client costs one argon2 run.
+    pub(crate) verified: VerifiedCache,
+    /// Verified against when an e-mail is unknown, so that costs the same time as a wrong password.
+    pub(crate) dummy: Verifier,
+    /// argon2 runs since start: the cost the verified-password cache exists to save.
+    pub(crate) argon2_verifications: AtomicU64,
+}
+
+impl AppState {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, params: VerifierParams) -> anyhow::Result<Self> {
+        let dummy = credentials::dummy_verifier(params)?;
+        Ok(Self(Arc::new(Shared {
+            store,
+            clock,
+            params,
+            throttle: Throttle::default(),
+            verified: VerifiedCache::new(verified_cache::CAPACITY),
+            dummy,
+            argon2_verifications: AtomicU64::new(0),
+        })))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn params(&self) -> VerifierParams {
+        self.params
+    }
+
+    /// How many argon2 verifications requests have cost since start.
+    pub fn argon2_verifications(&self) -> u64 {
+        self.argon2_verifications.load(Ordering::Relaxed)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}

@@ -1,0 +1,106 @@
+//! Idempotent creates: a client that lost the answer to a create sends it again under the same
+//! `Idempotency-Key` and gets the same answer, and nothing is created twice. Keys are per account and kept
+//! for 24 hours; only successful creates are remembered.
+
+use chrono::{DateTime, Duration, Utc};
+use keyturn_protocol::wire::AppPasswordInfo;
+use keyturn_protocol::{Label, LookupTag, Verifier};
+use sha2::{Digest, Sha256};
+use sqlx::{Row, SqliteConnection};
+
+use super::{millis, AccountId, StoreError};
+
+/// How long an Idempotency-Key is remembered.
+const TTL: Duration = Duration::hours(24);
+/// Longest key accepted.
+const MAX_KEY_LEN: usize = 255;
+
+/// The client's `Idempotency-Key`: 1 to 255 characters after trimming.
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(header: &str) -> Option<Self> {
+        let key = header.trim();
+        (!key.is_empty() && key.len() <= MAX_KEY_LEN).then(|| Self(key.to_owned()))
+    }
+}
+
+/// SHA-256 of what a create asks for, so a key reused with another body is caught.
+pub struct RequestFingerprint(String);
+
+impl RequestFingerprint {
+    pub fn of(label: &Label, verifier: &Verifier, lookup_tag: &LookupTag) -> Self {
+        let digest = Sha256::new()
+            .chain_update(label.as_str())
+            .chain_update([0])
+            .chain_update(verifier.as_str())
+            .chain_update([0])
+            .chain_update(lookup_tag.as_str())
+            .finalize();
+        Self(hex::encode(digest))
+    }
+}
+
+/// What was answered to an earlier create with this key, if any; a mismatch if the body differed.
+pub(super) async fn earlier_answer(
+    conn: &mut SqliteConnection,
+    account: &AccountId,
+    key: &IdempotencyKey,
+    fingerprint: &RequestFingerprint,
+    now: DateTime<Utc>,
+) -> Result<Option<AppPasswordInfo>, StoreError> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        .bind(millis(now - TTL))
+        .execute(&mut *conn)
+        .await?;
+    let earlier =
+        sqlx::query("SELECT request_hash, response_body FROM idempotency_keys WHERE account_id = ? AND key = ?")
+            .bind(account.as_str())
+            .bind(&key.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(row) = earlier else { return Ok(None) };
+    let request_hash: String = row.try_get("request_hash")?;
+    if request_hash != fingerprint.0 {
+        return Err(StoreError::IdempotencyMismatch);
+    }
+    let body: String = row.try_get("response_body")?;
+    let info = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Some(info))
+}
+
+/// Remembers the answer to a create, in the create's transaction.
+pub(super) async fn remember(
+    conn: &mut SqliteConnection,
+    account: &AccountId,
+    key: &IdempotencyKey,
+    fingerprint: &RequestFingerprint,
+    answer: &AppPasswordInfo,
+) -> Result<(), StoreError> {
+    let body = serde_json::to_string(answer).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO idempotency_keys (account_id, key, request_hash, response_body, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(account.as_str())
+    .bind(&key.0)
+    .bind(&fingerprint.0)
+    .bind(body)
+    .bind(millis(answer.created_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_trimmed_and_must_be_1_to_255_characters() {
+        assert_eq!(IdempotencyKey::parse("  k  ").map(|k| k.0), Some("k".to_owned()));
+        assert!(IdempotencyKey::parse("   ").is_none());
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_some());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_none());
+    }
+}

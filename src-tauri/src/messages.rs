@@ -1,0 +1,158 @@
+//! Every sentence the app's user reads about a failure, in one place, in the help article's words. The
+//! window shows these as they are and keeps no wording of its own; the numbers come from the protocol.
+
+use std::time::Duration;
+
+use keyturn_client::{ApiFailure, Error};
+use keyturn_protocol::{ErrorCode, MAX_APP_PASSWORDS, MIN_PRIMARY_PASSWORD_CHARS};
+
+use crate::error::{AppCode, CommandError};
+use crate::keychain::KeychainError;
+
+/// The sentence for a failed call to the account server.
+pub fn for_client_error(err: &Error) -> CommandError {
+    match err {
+        Error::Api(failure) => CommandError::api(failure.code, for_api(failure)),
+        Error::InvalidLabel(e) => CommandError::api(ErrorCode::InvalidLabel, e.to_string()),
+        Error::UnacceptableParams(_) => CommandError::app(
+            AppCode::UnacceptableParams,
+            "The server asks for password settings Keyturn does not accept, so no password was made.",
+        ),
+        Error::InsecureUrl(_) => CommandError::app(
+            AppCode::InsecureUrl,
+            "The server address must start with https://. Only a server on this computer may use http://.",
+        ),
+        Error::InvalidUrl(_) => CommandError::app(
+            AppCode::InvalidUrl,
+            "That server address isn't valid. Check it under Advanced.",
+        ),
+        Error::Network(_) => CommandError::app(
+            AppCode::Network,
+            "Keyturn can't reach the server. Check your internet connection and the server address under Advanced.",
+        ),
+        Error::Protocol(_) => CommandError::app(
+            AppCode::Protocol,
+            "The server's answer wasn't understood. Check the server address under Advanced.",
+        ),
+    }
+}
+
+fn for_api(failure: &ApiFailure) -> String {
+    match failure.code {
+        ErrorCode::InvalidCredentials => "The email or password is incorrect.".to_owned(),
+        ErrorCode::RateLimited => try_again(failure.retry_after),
+        ErrorCode::Unauthenticated => session_ended(),
+        ErrorCode::WeakPassword => {
+            format!("The new password must be at least {MIN_PRIMARY_PASSWORD_CHARS} characters.")
+        }
+        ErrorCode::DuplicateLabel => {
+            "You already have an app-specific password with this label. Choose another label.".to_owned()
+        }
+        ErrorCode::LimitReached => format!(
+            "You have {MAX_APP_PASSWORDS} app-specific passwords, the most allowed. Revoke one you no longer use, then try again."
+        ),
+        ErrorCode::NotFound => "That password was already revoked.".to_owned(),
+        ErrorCode::Internal => "Something went wrong on the server. Try again in a moment.".to_owned(),
+        // The server's sentence names the rule the label broke, in the protocol's words.
+        ErrorCode::InvalidLabel => failure.message.clone(),
+        // Keyturn and the server disagree about the request itself: only a version mismatch does that.
+        ErrorCode::InvalidVerifier
+        | ErrorCode::InvalidLookupTag
+        | ErrorCode::IdempotencyMismatch
+        | ErrorCode::MissingIdempotencyKey
+        | ErrorCode::PayloadTooLarge
+        | ErrorCode::BadRequest => format!(
+            "The server refused the request: {} Check that Keyturn is up to date.",
+            failure.message
+        ),
+        // A newer server's code: its own sentence is the best there is.
+        ErrorCode::Unknown => failure.message.clone(),
+    }
+}
+
+/// After a 429: the wait in minutes when it is long, in seconds when short.
+fn try_again(retry_after: Option<Duration>) -> String {
+    match retry_after.map(|d| d.as_secs()) {
+        Some(secs) if secs >= 90 => format!("Too many attempts. Try again in {} minutes.", secs.div_ceil(60)),
+        Some(secs) if secs > 1 => format!("Too many attempts. Try again in {secs} seconds."),
+        Some(_) => "Too many attempts. Try again in a second.".to_owned(),
+        None => "Too many attempts. Try again later.".to_owned(),
+    }
+}
+
+fn session_ended() -> String {
+    "Your session has ended. Sign in again.".to_owned()
+}
+
+/// A command that needs a session, with none.
+pub fn not_signed_in() -> CommandError {
+    CommandError::api(ErrorCode::Unauthenticated, "Sign in to continue.")
+}
+
+pub fn nothing_to_copy() -> CommandError {
+    CommandError::app(
+        AppCode::NothingToCopy,
+        "This password is no longer shown and cannot be copied.",
+    )
+}
+
+pub fn clipboard_failed(reason: &str) -> CommandError {
+    CommandError::app(
+        AppCode::Clipboard,
+        format!("Keyturn couldn't copy the password: {reason}"),
+    )
+}
+
+pub fn keychain_failed(err: &KeychainError) -> CommandError {
+    CommandError::app(
+        AppCode::Keychain,
+        format!("Keyturn couldn't use the system keychain: {}", err.0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate_limited(secs: u64) -> String {
+        let err = Error::Api(ApiFailure {
+            status: 429,
+            code: ErrorCode::RateLimited,
+            message: String::new(),
+            retry_after: Some(Duration::from_secs(secs)),
+        });
+        for_client_error(&err).message
+    }
+
+    #[test]
+    fn a_long_wait_is_said_in_minutes_and_a_short_one_in_seconds() {
+        assert_eq!(rate_limited(900), "Too many attempts. Try again in 15 minutes.");
+        assert_eq!(rate_limited(8), "Too many attempts. Try again in 8 seconds.");
+    }
+
+    #[test]
+    fn the_limit_is_said_with_the_protocols_number() {
+        let err = Error::Api(ApiFailure {
+            status: 409,
+            code: ErrorCode::LimitReached,
+            message: String::new(),
+            retry_after: None,
+        });
+        assert!(for_client_error(&err)
+            .message
+            .contains(&format!("You have {MAX_APP_PASSWORDS} ")));
+    }
+
+    #[test]
+    fn a_code_from_a_newer_server_shows_the_servers_sentence() {
+        let err = Error::Api(ApiFailure {
+            status: 403,
+            code: ErrorCode::Unknown,
+            message: "Turn on two-factor authentication first.".to_owned(),
+            retry_after: None,
+        });
+        let shown = for_client_error(&err);
+        assert_eq!(shown.message, "Turn on two-factor authentication first.");
+        assert_eq!(serde_json::to_value(&shown).unwrap()["code"], "unknown");
+    }
+}
