@@ -137,6 +137,7 @@ impl Run {
             !create.is_enabled().await?,
             "Create is disabled while the label is too long"
         );
+        window.screenshot("04-label-too-long").await?;
         window.fill("Label", "Thunderbird on laptop").await?;
         window
             .wait_text("label-count", &format!("21 of {MAX_LABEL_CHARS}"))

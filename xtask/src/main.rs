@@ -17,11 +17,13 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("demo") => demo::run(),
         Some("e2e") => e2e::run_e2e(),
-        Some("setup") => setup::install().and_then(|()| setup::install_tauri_driver()),
+        Some("setup") => setup::install()
+            .and_then(|()| setup::install_tauri_driver())
+            .and_then(|()| setup::install_cargo_machete()),
         _ => {
             eprintln!("usage: cargo xtask <demo|ci|e2e|setup>");
             eprintln!("  demo   run Keyturn against a local server with a demo account");
-            eprintln!("  ci     install what is missing, then fmt, clippy and every test");
+            eprintln!("  ci     install what is missing, then fmt, clippy, machete and every test");
             eprintln!("  e2e    the end-to-end test: the real app in a virtual display");
             eprintln!("  setup  only install the system packages and tools");
             std::process::exit(2);
@@ -33,6 +35,8 @@ fn ci() -> Result<()> {
     setup::install()?;
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    setup::install_cargo_machete()?;
+    cargo(&["machete"])?;
     cargo(&["test", "--workspace"])?;
     e2e::run_e2e()?;
     println!("xtask ci: all checks passed");

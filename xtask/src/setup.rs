@@ -75,12 +75,22 @@ fn apt(args: &[&str]) -> Result<()> {
 
 /// `tauri-driver`, the WebDriver bridge for Tauri apps, unless it is already on the machine.
 pub fn install_tauri_driver() -> Result<()> {
-    let found = Command::new("tauri-driver").arg("--help").output().is_ok()
-        || std::env::var_os("HOME")
-            .map(|home| std::path::Path::new(&home).join(".cargo/bin/tauri-driver").exists())
-            .unwrap_or(false);
+    install_cargo_tool("tauri-driver", "2.1.0")
+}
+
+/// `cargo-machete`, which finds dependencies a manifest names and no code uses.
+pub fn install_cargo_machete() -> Result<()> {
+    install_cargo_tool("cargo-machete", "0.9.2")
+}
+
+fn install_cargo_tool(name: &str, version: &str) -> Result<()> {
+    let found = Command::new(name).arg("--help").output().is_ok()
+        || std::env::var_os("CARGO_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cargo")))
+            .is_some_and(|home| home.join("bin").join(name).exists());
     if !found {
-        crate::cargo(&["install", "tauri-driver", "--locked", "--version", "2.1.0"])?;
+        crate::cargo(&["install", name, "--locked", "--version", version])?;
     }
     Ok(())
 }

@@ -56,10 +56,15 @@ impl TestServer {
     }
 
     pub async fn start_with_clock(clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        Self::start_with(clock, VerifierParams::default()).await
+    }
+
+    /// With any argon2 parameters, even ones `serve` would refuse: to see what a client does with them.
+    pub async fn start_with(clock: Arc<dyn Clock>, params: VerifierParams) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let db_path = dir.path().join("keyturn.db");
         let store = Store::open(&db_path).await?;
-        let state = AppState::new(store, clock, VerifierParams::default())?;
+        let state = AppState::new(store, clock, params)?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();

@@ -7,7 +7,7 @@ use secrecy::SecretString;
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp, Session};
-use crate::session_token::{SessionToken, SESSION_ABSOLUTE};
+use crate::session_token::SessionToken;
 use crate::store::AuditKind;
 use crate::throttle::Scope;
 use crate::AppState;
@@ -56,10 +56,7 @@ pub async fn create_session(
     tracing::Span::current().record("account", tracing::field::display(&account.id));
     app.throttle.record_success(Scope::SignIn, &account.email);
     let (token, token_hash) = SessionToken::issue();
-    let expires_at = now + SESSION_ABSOLUTE;
-    app.store
-        .insert_session(&token_hash, &account.id, now, expires_at)
-        .await?;
+    let expires_at = app.store.insert_session(&token_hash, &account.id, now).await?;
     app.store.record(&account.id, ip.into(), AuditKind::SignIn, now).await?;
     tracing::info!("signed in");
     let body = SessionCreated {

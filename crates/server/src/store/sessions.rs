@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use super::accounts::stored_email;
 use super::{from_millis, millis, AccountId, Store, StoreError};
-use crate::session_token::TokenHash;
+use crate::session_token::{TokenHash, SESSION_ABSOLUTE};
 
 pub struct SessionRow {
     pub account: AccountId,
@@ -14,13 +14,14 @@ pub struct SessionRow {
 }
 
 impl Store {
+    /// Stores a new session; it ends [`SESSION_ABSOLUTE`] from `now` at the latest, returned.
     pub async fn insert_session(
         &self,
         token: &TokenHash,
         account: &AccountId,
         now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<DateTime<Utc>, StoreError> {
+        let expires_at = now + SESSION_ABSOLUTE;
         sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at, expires_at)
              VALUES (?, ?, ?, ?, ?)",
@@ -32,7 +33,7 @@ impl Store {
         .bind(millis(expires_at))
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(expires_at)
     }
 
     pub async fn find_session(&self, token: &TokenHash) -> Result<Option<SessionRow>, StoreError> {

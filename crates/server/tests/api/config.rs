@@ -1,6 +1,11 @@
-use keyturn_protocol::VerifierParams;
+use std::sync::Arc;
 
-use crate::helpers::spawn_app;
+use keyturn_client::{Client, Error};
+use keyturn_protocol::VerifierParams;
+use keyturn_server::testkit::TestServer;
+use keyturn_server::SystemClock;
+
+use crate::helpers::{secret, spawn_app, PASSWORD};
 
 #[tokio::test]
 async fn config_advertises_the_verifier_parameters_and_the_limit() {
@@ -43,4 +48,66 @@ async fn a_body_over_16_kib_is_rejected_with_413() {
     assert_eq!(response.status(), 413);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn a_client_refuses_to_build_verifiers_with_parameters_outside_the_protocols_bounds() {
+    // A hostile or misconfigured server asks for a verifier that would be cheap to crack.
+    let weak = VerifierParams {
+        m_cost: 1024,
+        t_cost: 1,
+        p_cost: 1,
+    };
+    let server = TestServer::start_with(Arc::new(SystemClock), weak).await.unwrap();
+    server.add_account("ann@example.com", PASSWORD).await.unwrap();
+    let client = Client::new(&server.url).unwrap();
+    let session = client.session(
+        client
+            .sign_in("ann@example.com", &secret(PASSWORD))
+            .await
+            .unwrap()
+            .token,
+    );
+    let result = session.create_app_password("Mail").await;
+    assert!(
+        matches!(result, Err(Error::UnacceptableParams(_))),
+        "{:?}",
+        result.err()
+    );
+    assert!(
+        session.list_app_passwords().await.unwrap().is_empty(),
+        "nothing was sent"
+    );
+}
+
+#[test]
+fn serve_refuses_to_advertise_parameters_clients_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_keyturn-server"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--argon2-m-cost", "1024", "--db"])
+        .arg(dir.path().join("keyturn.db"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // If the rule broke, the server would serve until killed: give it 10 s to refuse.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = serve.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            serve.kill().unwrap();
+            serve.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut serve.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "serve started with m=1024: {stderr}"
+    );
+    assert!(stderr.contains("outside what Keyturn accepts"), "{stderr}");
 }
