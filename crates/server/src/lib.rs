@@ -56,13 +56,13 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let (router, _api) = routes::api().split_for_parts();
     let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-        let id = request
+        let request_id = request
             .headers()
             .get(&REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-");
         // The path only: a query string is not logged.
-        tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
+        tracing::info_span!("request", request_id, method = %request.method(), path = request.uri().path())
     });
     router
         .fallback(routes::not_found)

@@ -232,10 +232,24 @@ fn the_server_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
     assert!(output.status.success(), "exit status {:?}", output.status);
     let logs = String::from_utf8_lossy(&output.stderr);
     assert!(logs.contains("shutting down") && logs.contains("stopped"), "{logs}");
+    let mut creates = Vec::new();
     for line in logs.lines() {
         let entry: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
         assert!(entry["level"].is_string() && entry["fields"].is_object(), "{line}");
+        if entry["fields"]["message"] == "app password created" {
+            creates.push(entry);
+        }
     }
+    // One request's lines can be found together: the create's line names its request id and the account.
+    assert_eq!(creates.len(), 1, "{logs}");
+    let spans = creates[0]["spans"].as_array().unwrap();
+    let request = spans.iter().find(|s| s["name"] == "request").unwrap();
+    let request_id = request["request_id"].as_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&request_id).is_ok(), "{}", creates[0]);
+    assert_eq!(request["path"], "/v1/app-passwords");
+    assert!(creates[0]["span"]["account"].is_string(), "{}", creates[0]);
+    let same_request = logs.lines().filter(|l| l.contains(&request_id)).count();
+    assert!(same_request >= 2, "only {same_request} lines of the create's request");
     for secret in [
         PASSWORD,
         "a wrong guess here",

@@ -111,3 +111,19 @@ fn serve_refuses_to_advertise_parameters_clients_refuse() {
     );
     assert!(stderr.contains("outside what Keyturn accepts"), "{stderr}");
 }
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_keeps_the_clients_own() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    let answer = http.get(app.url("/v1/config")).send().await.unwrap();
+    let made = answer.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&made).is_ok(), "{made}");
+    let answer = http
+        .get(app.url("/v1/nothing-here"))
+        .header("x-request-id", "support-ticket-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.headers()["x-request-id"], "support-ticket-42");
+}
