@@ -60,7 +60,7 @@ impl ErrorCode {
     ];
 
     /// The code as it travels: snake_case.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::RateLimited => "rate_limited",

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 use keyturn_protocol::wire::AppPasswordInfo;
-use keyturn_protocol::{AppPasswordId, Label, LookupTag, Verifier, MAX_APP_PASSWORDS};
+use keyturn_protocol::{AppPasswordId, ErrorCode, Label, LookupTag, Verifier, MAX_APP_PASSWORDS};
 use serde::Serialize;
 use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
@@ -9,8 +9,8 @@ use super::idempotency::{self, IdempotencyKey, RequestFingerprint};
 use super::{audit, from_millis, is_limit_trigger, is_unique_violation, millis, optional_millis};
 use super::{AccountId, AuditKind, Origin, Store, StoreError};
 
-/// What the `app_passwords_limit` trigger of the first migration raises.
-pub(super) const LIMIT_TRIGGER_MESSAGE: &str = "limit_reached";
+/// What the `app_passwords_limit` trigger of the first migration raises (a test keeps the two equal).
+pub(super) const LIMIT_TRIGGER_MESSAGE: &str = ErrorCode::LimitReached.as_str();
 
 /// A row as support staff see it: active or revoked.
 #[derive(Clone, Debug, Serialize)]
