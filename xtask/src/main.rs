@@ -36,7 +36,7 @@ fn ci() -> Result<()> {
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     setup::install_cargo_machete()?;
-    cargo(&["machete"])?;
+    machete()?;
     cargo(&["test", "--workspace"])?;
     e2e::run_e2e()?;
     println!("xtask ci: all checks passed");
@@ -48,6 +48,17 @@ pub fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     println!("$ cargo {}", args.join(" "));
     run(Command::new(cargo).args(args).current_dir(workspace_root()))
+}
+
+/// `cargo machete`: dependencies a manifest names and no code uses. cargo-machete tells `cargo machete` from
+/// a direct call by the absence of `CARGO_PKG_NAME`, which running inside `cargo xtask` sets.
+fn machete() -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    println!("$ cargo machete");
+    run(Command::new(cargo)
+        .arg("machete")
+        .env_remove("CARGO_PKG_NAME")
+        .current_dir(workspace_root()))
 }
 
 pub fn run(command: &mut Command) -> Result<()> {
