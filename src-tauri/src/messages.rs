@@ -53,6 +53,7 @@ fn for_api(failure: &ApiFailure) -> String {
         ),
         ErrorCode::NotFound => "That password was already revoked.".to_owned(),
         ErrorCode::Internal => "Something went wrong on the server. Try again in a moment.".to_owned(),
+        ErrorCode::Overloaded => "The server is busy. Try again in a moment.".to_owned(),
         // The server's sentence names the rule the label broke, in the protocol's words.
         ErrorCode::InvalidLabel => failure.message.clone(),
         // Keyturn and the server disagree about the request itself: only a version mismatch does that.

@@ -14,6 +14,8 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// Too many failed attempts; `Retry-After` says how long to wait.
     RateLimited,
+    /// The server has as many password checks in hand as it takes; `Retry-After` says when to try again.
+    Overloaded,
     /// No session, or it ended.
     Unauthenticated,
     /// A new primary password shorter than [`crate::MIN_PRIMARY_PASSWORD_CHARS`].
@@ -41,9 +43,10 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code a server of this version can send (all but [`ErrorCode::Unknown`]).
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::InvalidCredentials,
         ErrorCode::RateLimited,
+        ErrorCode::Overloaded,
         ErrorCode::Unauthenticated,
         ErrorCode::WeakPassword,
         ErrorCode::InvalidLabel,
@@ -64,6 +67,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Overloaded => "overloaded",
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::WeakPassword => "weak_password",
             ErrorCode::InvalidLabel => "invalid_label",
@@ -159,6 +163,7 @@ mod tests {
             ErrorCode::Unknown => !ErrorCode::ALL.contains(&code),
             ErrorCode::InvalidCredentials
             | ErrorCode::RateLimited
+            | ErrorCode::Overloaded
             | ErrorCode::Unauthenticated
             | ErrorCode::WeakPassword
             | ErrorCode::InvalidLabel

@@ -10,7 +10,7 @@ use keyturn_protocol::{Email, Label, VerifierParams, MIN_PRIMARY_PASSWORD_CHARS}
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use crate::credentials::hash_password;
+use crate::credentials::{Argon2Limits, Argon2Pool};
 use crate::store::{AccountRow, AuditKind, Origin, Store, StoreError};
 
 #[derive(Serialize)]
@@ -44,7 +44,9 @@ pub async fn add_account(
     if !primary_password_is_long_enough(password.expose_secret()) {
         bail!("the password must be at least {MIN_PRIMARY_PASSWORD_CHARS} characters");
     }
-    let hash = hash_password(password, params).await?;
+    let hash = Argon2Pool::new(Argon2Limits::default())
+        .hash_password(password, params)
+        .await?;
     match store.create_account(&email, &hash, Utc::now()).await {
         Ok(_) => Ok(()),
         Err(StoreError::EmailTaken) => bail!("an account for {email} already exists"),

@@ -11,7 +11,7 @@ use keyturn_protocol::{AppPassword, VerifierParams};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
-use crate::{admin, AppState, Store, SystemClock};
+use crate::{admin, AppState, Argon2Limits, Store, SystemClock};
 
 #[derive(Parser)]
 #[command(
@@ -65,6 +65,12 @@ struct ServeArgs {
     /// Log lines as JSON objects (one per line) instead of text, for log collectors.
     #[arg(long, env = "KEYTURN_LOG_JSON")]
     log_json: bool,
+    /// argon2 runs at once (sign-ins, password checks); default: the number of cores.
+    #[arg(long, env = "KEYTURN_ARGON2_CONCURRENCY", default_value_t = Argon2Limits::default().concurrency)]
+    argon2_concurrency: usize,
+    /// Requests that may wait for an argon2 run; beyond them the answer is 503 `overloaded`.
+    #[arg(long, env = "KEYTURN_ARGON2_QUEUE", default_value_t = Argon2Limits::default().queue)]
+    argon2_queue: usize,
 }
 
 #[derive(Args)]
@@ -217,7 +223,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         logs.init();
     }
     let store = open(&args.db).await?;
-    let state = AppState::new(store.clone(), Arc::new(SystemClock), args.params.params()?)?;
+    let limits = Argon2Limits {
+        concurrency: args.argon2_concurrency,
+        queue: args.argon2_queue,
+    };
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), args.params.params()?, limits)?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

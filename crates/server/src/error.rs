@@ -7,6 +7,7 @@ use axum::Json;
 use keyturn_protocol::wire::{ErrorBody, ErrorDetail};
 use keyturn_protocol::{ErrorCode, LabelError, VerifierError, MAX_APP_PASSWORDS, MIN_PRIMARY_PASSWORD_CHARS};
 
+use crate::credentials::{HashError, Overloaded};
 use crate::store::StoreError;
 use crate::throttle::RetryAfter;
 
@@ -19,6 +20,9 @@ pub enum ApiError {
     AppAuthFailed,
     #[error("Too many attempts. Try again in {} seconds.", .0.0)]
     RateLimited(RetryAfter),
+    /// Too many argon2 runs in flight and waiting; nothing ran.
+    #[error("The server is busy. Try again in a second.")]
+    Overloaded,
     #[error("Sign in to continue.")]
     Unauthenticated,
     #[error("The new password must be at least {MIN_PRIMARY_PASSWORD_CHARS} characters.")]
@@ -55,6 +59,7 @@ impl ApiError {
         match self {
             ApiError::InvalidCredentials | ApiError::AppAuthFailed => ErrorCode::InvalidCredentials,
             ApiError::RateLimited(_) => ErrorCode::RateLimited,
+            ApiError::Overloaded => ErrorCode::Overloaded,
             ApiError::Unauthenticated => ErrorCode::Unauthenticated,
             ApiError::WeakPassword => ErrorCode::WeakPassword,
             ApiError::InvalidLabel(_) => ErrorCode::InvalidLabel,
@@ -77,6 +82,7 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED
             }
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::WeakPassword
             | ApiError::InvalidLabel(_)
             | ApiError::InvalidVerifier(_)
@@ -86,6 +92,21 @@ impl ApiError {
             ApiError::NotFound | ApiError::NoSuchEndpoint => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<Overloaded> for ApiError {
+    fn from(_: Overloaded) -> Self {
+        ApiError::Overloaded
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Overloaded(_) => ApiError::Overloaded,
+            other => ApiError::Internal(other.into()),
         }
     }
 }
@@ -119,6 +140,9 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited(RetryAfter(secs)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             }
+            ApiError::Overloaded => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1));
+            }
             ApiError::AppAuthFailed => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
@@ -141,6 +165,7 @@ mod tests {
             ApiError::InvalidCredentials,
             ApiError::AppAuthFailed,
             ApiError::RateLimited(RetryAfter(1)),
+            ApiError::Overloaded,
             ApiError::Unauthenticated,
             ApiError::WeakPassword,
             ApiError::InvalidLabel(LabelError::Empty),
@@ -166,6 +191,7 @@ mod tests {
                 ApiError::InvalidCredentials => 0,
                 ApiError::AppAuthFailed => 1,
                 ApiError::RateLimited(_) => 2,
+                ApiError::Overloaded => 17,
                 ApiError::Unauthenticated => 3,
                 ApiError::WeakPassword => 4,
                 ApiError::InvalidLabel(_) => 5,
@@ -182,7 +208,7 @@ mod tests {
                 ApiError::Internal(_) => 16,
             })
             .collect::<std::collections::BTreeSet<_>>();
-        assert_eq!(seen.len(), 17);
+        assert_eq!(seen.len(), 18);
     }
 
     #[test]

@@ -42,6 +42,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use clock::{Clock, SystemClock};
+pub use credentials::Argon2Limits;
 pub use routes::openapi_json;
 pub use state::AppState;
 pub use store::Store;

@@ -1,12 +1,11 @@
 //! [`AppState`]: what every request handler shares.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use keyturn_protocol::{Verifier, VerifierParams};
 
 use crate::clock::Clock;
-use crate::credentials;
+use crate::credentials::{self, Argon2Limits, Argon2Pool};
 use crate::store::Store;
 use crate::throttle::Throttle;
 use crate::verified_cache::{self, VerifiedCache};
@@ -26,12 +25,17 @@ pub struct Shared {
     pub(crate) verified: VerifiedCache,
     /// Verified against when an e-mail is unknown, so that costs the same time as a wrong password.
     pub(crate) dummy: Verifier,
-    /// argon2 runs since start: the cost the verified-password cache exists to save.
-    pub(crate) argon2_verifications: AtomicU64,
+    /// Every argon2 run of a request goes through here: bounded, and counted.
+    pub(crate) argon2: Argon2Pool,
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, params: VerifierParams) -> anyhow::Result<Self> {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        params: VerifierParams,
+        limits: Argon2Limits,
+    ) -> anyhow::Result<Self> {
         let dummy = credentials::dummy_verifier(params)?;
         Ok(Self(Arc::new(Shared {
             store,
@@ -40,7 +44,7 @@ impl AppState {
             throttle: Throttle::default(),
             verified: VerifiedCache::new(verified_cache::CAPACITY),
             dummy,
-            argon2_verifications: AtomicU64::new(0),
+            argon2: Argon2Pool::new(limits),
         })))
     }
 
@@ -54,7 +58,7 @@ impl AppState {
 
     /// How many argon2 verifications requests have cost since start.
     pub fn argon2_verifications(&self) -> u64 {
-        self.argon2_verifications.load(Ordering::Relaxed)
+        self.argon2.runs()
     }
 }
 

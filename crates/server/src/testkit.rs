@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::{admin, AppState, Clock, Store, SystemClock};
+use crate::{admin, AppState, Argon2Limits, Clock, Store, SystemClock};
 
 /// A clock that moves only when told to; shared between a test and the server it runs.
 #[derive(Clone)]
@@ -56,15 +56,20 @@ impl TestServer {
     }
 
     pub async fn start_with_clock(clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        Self::start_with(clock, VerifierParams::default()).await
+        Self::start_with(clock, VerifierParams::default(), Argon2Limits::default()).await
     }
 
-    /// With any argon2 parameters, even ones `serve` would refuse: to see what a client does with them.
-    pub async fn start_with(clock: Arc<dyn Clock>, params: VerifierParams) -> anyhow::Result<Self> {
+    /// With any argon2 parameters, even ones `serve` would refuse (to see what a client does with them), and
+    /// the argon2 concurrency and queue a test needs.
+    pub async fn start_with(
+        clock: Arc<dyn Clock>,
+        params: VerifierParams,
+        limits: Argon2Limits,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let db_path = dir.path().join("keyturn.db");
         let store = Store::open(&db_path).await?;
-        let state = AppState::new(store, clock, params)?;
+        let state = AppState::new(store, clock, params, limits)?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();

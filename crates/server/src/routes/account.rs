@@ -6,7 +6,6 @@ use keyturn_protocol::wire::{AccountInfo, ChangePasswordRequest, ErrorBody};
 use keyturn_protocol::MAX_APP_PASSWORDS;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::credentials::hash_password;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp, Session};
 use crate::throttle::Scope;
@@ -33,6 +32,7 @@ pub async fn get_account(State(app): State<AppState>, session: Session) -> Resul
     (status = 401, description = "`unauthenticated`, or `invalid_credentials` for a wrong current password", body = ErrorBody),
     (status = 422, description = "`weak_password`", body = ErrorBody),
     (status = 429, description = "`rate_limited`", body = ErrorBody),
+    (status = 503, description = "`overloaded`", body = ErrorBody),
 ))]
 #[tracing::instrument(skip_all, fields(account = %session.account))]
 pub async fn change_password(
@@ -45,23 +45,30 @@ pub async fn change_password(
     let new = SecretString::from(request.new_password);
     let now = app.clock.now();
     // Guessing the current password through a stolen session is throttled like a sign-in.
-    app.throttle
-        .check(Scope::SignIn, Some(&session.email), ip, now)
+    let attempt = app
+        .throttle
+        .reserve(Scope::SignIn, Some(&session.email), ip, now)
         .map_err(ApiError::RateLimited)?;
     let account = app
         .store
         .find_account_by_id(&session.account)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    if !app.verify_password(account.password, current).await {
-        app.throttle
-            .record_failure(Scope::SignIn, Some(&session.email), ip, now);
-        return Err(ApiError::InvalidCredentials);
+    match app.argon2.verify_password(account.password, current).await {
+        Ok(true) => attempt.succeeded(),
+        Ok(false) => {
+            attempt.failed();
+            return Err(ApiError::InvalidCredentials);
+        }
+        Err(overloaded) => {
+            attempt.not_tried();
+            return Err(overloaded.into());
+        }
     }
     if !primary_password_is_long_enough(new.expose_secret()) {
         return Err(ApiError::WeakPassword);
     }
-    let hash = hash_password(new, app.params).await.map_err(ApiError::Internal)?;
+    let hash = app.argon2.hash_password(new, app.params).await?;
     let revoked = app
         .store
         .change_password(&session.account, &hash, &session.token, ip.into(), now)

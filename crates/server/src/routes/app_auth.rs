@@ -26,6 +26,8 @@ const MARK_USED_EVERY: Duration = Duration::minutes(1);
     (status = 401, description = "`invalid_credentials`, with `WWW-Authenticate: Basic realm=\"keyturn\"`", body = ErrorBody),
     (status = 429, description = "`rate_limited`", body = ErrorBody,
         headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
+    (status = 503, description = "`overloaded`", body = ErrorBody,
+        headers(("Retry-After" = u64, description = "Seconds until the server can check a password again"))),
 ))]
 #[tracing::instrument(name = "app_sign_in", skip_all, fields(account, id))]
 pub async fn whoami(
@@ -36,23 +38,33 @@ pub async fn whoami(
     let (email, password) = basic_credentials(&headers).ok_or(ApiError::AppAuthFailed)?;
     let email = Email::parse(&email).ok();
     let now = app.clock.now();
-    app.throttle
-        .check(Scope::AppAuth, email.as_ref(), ip, now)
+    let attempt = app
+        .throttle
+        .reserve(Scope::AppAuth, email.as_ref(), ip, now)
         .map_err(ApiError::RateLimited)?;
     let account = match &email {
         Some(email) => app.store.find_account_by_email(email).await?,
         None => None,
     };
     let found = match (&account, AppPassword::parse(&password)) {
-        (Some(account), Ok(password)) => find_verified(&app, &account.id, password).await?,
-        _ => {
-            // Same argon2 work as a real miss, so the answer does not tell which e-mails exist.
-            app.verify_password(app.dummy.clone(), password.as_str().into()).await;
-            None
+        (Some(account), Ok(password)) => find_verified(&app, &account.id, password).await,
+        // Same argon2 work as a real miss, so the answer does not tell which e-mails exist.
+        _ => app
+            .argon2
+            .verify_password(app.dummy.clone(), password.as_str().into())
+            .await
+            .map(|_| None)
+            .map_err(ApiError::from),
+    };
+    let found = match found {
+        Err(ApiError::Overloaded) => {
+            attempt.not_tried();
+            return Err(ApiError::Overloaded);
         }
+        other => other?,
     };
     let Some((account, candidate)) = account.as_ref().zip(found) else {
-        app.throttle.record_failure(Scope::AppAuth, email.as_ref(), ip, now);
+        attempt.failed();
         if let Some(account) = &account {
             app.store
                 .record(&account.id, ip.into(), AuditKind::FailedAppSignIn, now)
@@ -63,7 +75,7 @@ pub async fn whoami(
     let span = tracing::Span::current();
     span.record("account", tracing::field::display(&account.id));
     span.record("id", tracing::field::display(&candidate.id));
-    app.throttle.record_success(Scope::AppAuth, &account.email);
+    attempt.succeeded();
     if candidate.last_used_at.is_none_or(|t| now - t >= MARK_USED_EVERY) {
         app.store.mark_used(&candidate.id, now).await?;
         app.store
@@ -89,13 +101,14 @@ async fn find_verified(
         return Ok(candidates.into_iter().nth(i));
     }
     if candidates.is_empty() {
-        app.verify_app_password(app.dummy.clone(), password).await;
+        app.argon2.verify_app_password(app.dummy.clone(), password).await?;
         return Ok(None);
     }
     for candidate in candidates {
         if app
+            .argon2
             .verify_app_password(candidate.verifier.clone(), password.clone())
-            .await
+            .await?
         {
             app.verified.insert(candidate.id.clone(), proof);
             return Ok(Some(candidate));

@@ -18,6 +18,8 @@ use crate::AppState;
     (status = 401, description = "`invalid_credentials`", body = ErrorBody),
     (status = 429, description = "`rate_limited`", body = ErrorBody,
         headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
+    (status = 503, description = "`overloaded`", body = ErrorBody,
+        headers(("Retry-After" = u64, description = "Seconds until the server can check a password again"))),
 ))]
 #[tracing::instrument(name = "sign_in", skip_all, fields(account))]
 pub async fn create_session(
@@ -29,8 +31,9 @@ pub async fn create_session(
     let email = Email::parse(&request.email).ok();
     let password = SecretString::from(request.password);
     let now = app.clock.now();
-    app.throttle
-        .check(Scope::SignIn, email.as_ref(), ip, now)
+    let attempt = app
+        .throttle
+        .reserve(Scope::SignIn, email.as_ref(), ip, now)
         .map_err(ApiError::RateLimited)?;
     let account = match &email {
         Some(email) => app.store.find_account_by_email(email).await?,
@@ -40,11 +43,17 @@ pub async fn create_session(
     let verifier = account
         .as_ref()
         .map_or_else(|| app.dummy.clone(), |a| a.password.clone());
-    let verified = app.verify_password(verifier, password).await;
+    let verified = match app.argon2.verify_password(verifier, password).await {
+        Ok(verified) => verified,
+        Err(overloaded) => {
+            attempt.not_tried();
+            return Err(overloaded.into());
+        }
+    };
     let account = match account {
         Some(account) if verified => account,
         other => {
-            app.throttle.record_failure(Scope::SignIn, email.as_ref(), ip, now);
+            attempt.failed();
             if let Some(account) = other {
                 app.store
                     .record(&account.id, ip.into(), AuditKind::FailedSignIn, now)
@@ -54,7 +63,7 @@ pub async fn create_session(
         }
     };
     tracing::Span::current().record("account", tracing::field::display(&account.id));
-    app.throttle.record_success(Scope::SignIn, &account.email);
+    attempt.succeeded();
     let (token, token_hash) = SessionToken::issue();
     let expires_at = app.store.insert_session(&token_hash, &account.id, now).await?;
     app.store.record(&account.id, ip.into(), AuditKind::SignIn, now).await?;

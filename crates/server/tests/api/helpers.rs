@@ -7,7 +7,7 @@ use keyturn_client::{Client, SessionClient};
 use keyturn_protocol::wire::CreateAppPasswordRequest;
 use keyturn_protocol::{AppPassword, ErrorCode, LookupTag, Verifier, VerifierParams};
 use keyturn_server::testkit::{ManualClock, TestServer};
-use keyturn_server::AppState;
+use keyturn_server::{AppState, Argon2Limits};
 use secrecy::SecretString;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -23,8 +23,15 @@ pub struct TestApp {
 
 /// The real server on a free loopback port, a fresh database, and a clock the test steps.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Argon2Limits::default()).await
+}
+
+/// The same, with the argon2 concurrency and queue a test needs.
+pub async fn spawn_app_with(limits: Argon2Limits) -> TestApp {
     let clock = ManualClock::at_test_start();
-    let server = TestServer::start_with_clock(Arc::new(clock.clone())).await.unwrap();
+    let server = TestServer::start_with(Arc::new(clock.clone()), VerifierParams::default(), limits)
+        .await
+        .unwrap();
     TestApp {
         address: server.address,
         client: Client::new(&server.url).unwrap(),

@@ -1,6 +1,7 @@
 //! One integration-test binary: each module drives the real server, started on `127.0.0.1:0` with a fresh
 //! SQLite file, through `keyturn-client`.
 
+mod abuse;
 mod account;
 mod admin_cli;
 mod app_auth;

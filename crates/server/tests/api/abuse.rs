@@ -1,0 +1,156 @@
+//! Many requests at once: the rules hold for a burst as they do one at a time, and argon2 work is bounded.
+//! argon2 runs are counted by the server itself.
+
+use std::future::Future;
+
+use keyturn_protocol::ErrorCode;
+use keyturn_server::Argon2Limits;
+
+use crate::helpers::{secret, spawn_app, spawn_app_with, Refusal, PASSWORD};
+
+/// Runs every request at once, each in its own task, and returns the answers in order.
+async fn join_all<T: Send + 'static>(
+    requests: impl Iterator<Item = impl Future<Output = T> + Send + 'static>,
+) -> Vec<T> {
+    let tasks: Vec<_> = requests.map(tokio::spawn).collect();
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+/// Every answer in a burst, as (code, Retry-After in seconds); success reads as `None`.
+fn tally<T>(answers: Vec<Result<T, keyturn_client::Error>>) -> Vec<Option<(ErrorCode, Option<u64>)>> {
+    answers
+        .into_iter()
+        .map(|a| {
+            a.refused_with_wait()
+                .map(|(code, wait)| (code, wait.map(|w| w.as_secs())))
+        })
+        .collect()
+}
+
+fn count(answers: &[Option<(ErrorCode, Option<u64>)>], code: ErrorCode) -> usize {
+    answers.iter().filter(|a| a.is_some_and(|(c, _)| c == code)).count()
+}
+
+#[tokio::test]
+async fn fifty_wrong_sign_ins_at_once_cost_at_most_the_free_five_argon2_runs() {
+    let app = spawn_app().await;
+    app.add_account("ann@example.com", PASSWORD).await;
+    let before = app.state.argon2_verifications();
+    let guesses = (0..50).map(|i| {
+        let client = app.client.clone();
+        async move { client.sign_in("ann@example.com", &secret(&format!("guess {i}"))).await }
+    });
+    let answers = tally(join_all(guesses).await);
+    let runs = app.state.argon2_verifications() - before;
+    assert!(runs <= 5, "{runs} argon2 runs for 50 concurrent guesses");
+    assert_eq!(count(&answers, ErrorCode::InvalidCredentials) as u64, runs);
+    assert_eq!(count(&answers, ErrorCode::RateLimited) as u64, 50 - runs);
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a.is_some_and(|(c, _)| c == ErrorCode::RateLimited))
+            .all(|a| a.is_some_and(|(_, wait)| wait.is_some_and(|w| w >= 1))),
+        "every 429 says when to come back: {answers:?}"
+    );
+}
+
+#[tokio::test]
+async fn fifty_wrong_app_passwords_at_once_cost_at_most_five_argon2_runs() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    // A real password, so every guess has a candidate row to verify against (same lookup tag is unlikely,
+    // so most guesses verify the dummy: argon2 either way).
+    user.session.create_app_password("Mail").await.unwrap();
+    let before = app.state.argon2_verifications();
+    let guesses = (0..50).map(|_| {
+        let (client, email) = (app.client.clone(), user.email.clone());
+        let guess = keyturn_protocol::AppPassword::generate();
+        async move { client.whoami(&email, &guess.grouped()).await }
+    });
+    let answers = tally(join_all(guesses).await);
+    let runs = app.state.argon2_verifications() - before;
+    assert!(runs <= 5, "{runs} argon2 runs for 50 concurrent guesses");
+    assert_eq!(count(&answers, ErrorCode::RateLimited) as u64, 50 - runs);
+}
+
+#[tokio::test]
+async fn fifty_wrong_current_passwords_at_once_cost_at_most_five_argon2_runs() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let before = app.state.argon2_verifications();
+    let guesses = (0..50).map(|i| {
+        let session = user.session.clone();
+        async move {
+            session
+                .change_password(&secret(&format!("guess {i}")), &secret("a brand new password"))
+                .await
+        }
+    });
+    let answers = tally(join_all(guesses).await);
+    let runs = app.state.argon2_verifications() - before;
+    assert!(runs <= 5, "{runs} argon2 runs for 50 concurrent guesses");
+    assert_eq!(count(&answers, ErrorCode::RateLimited) as u64, 50 - runs);
+}
+
+#[tokio::test]
+async fn beyond_the_argon2_queue_the_answer_is_503_and_costs_nothing_while_cached_sign_ins_go_on() {
+    let app = spawn_app_with(Argon2Limits {
+        concurrency: 1,
+        queue: 4,
+    })
+    .await;
+    let user = app.new_user().await;
+    let created = user.session.create_app_password("Mail").await.unwrap();
+    let password = created.password.grouped().to_string();
+    app.client.whoami(&user.email, &password).await.unwrap();
+
+    let before = app.state.argon2_verifications();
+    // 20 unknown emails at once: each needs one argon2 run (the dummy), one runs and four wait.
+    let flood = (0..20).map(|i| {
+        let client = app.client.clone();
+        async move {
+            client
+                .sign_in(&format!("nobody{i}@example.com"), &secret("wrong"))
+                .await
+        }
+    });
+    let cached = async {
+        // While the flood is in, a mail client that signed in before still gets in: no argon2 needed.
+        let mut answers = Vec::new();
+        for _ in 0..5 {
+            answers.push(app.client.whoami(&user.email, &password).await.map(|w| w.label));
+        }
+        answers
+    };
+    let (answers, cached) = tokio::join!(join_all(flood), cached);
+    let answers = tally(answers);
+    let runs = app.state.argon2_verifications() - before;
+    let overloaded = count(&answers, ErrorCode::Overloaded);
+    assert!(overloaded >= 1, "{answers:?}");
+    assert_eq!(
+        count(&answers, ErrorCode::InvalidCredentials) as u64,
+        runs,
+        "a 503 ran no argon2"
+    );
+    assert_eq!(
+        count(&answers, ErrorCode::InvalidCredentials) + overloaded,
+        20,
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a.is_some_and(|(c, _)| c == ErrorCode::Overloaded))
+            .all(|a| a.is_some_and(|(_, wait)| wait == Some(1))),
+        "a 503 says Retry-After: 1: {answers:?}"
+    );
+    assert!(
+        cached.iter().all(|label| label.as_deref().is_ok_and(|l| l == "Mail")),
+        "{cached:?}"
+    );
+    assert!(app.client.config().await.is_ok(), "the server still answers");
+}
