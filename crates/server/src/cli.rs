@@ -11,7 +11,7 @@ use keyturn_protocol::{AppPassword, VerifierParams};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
-use crate::{admin, AppState, Argon2Limits, Store, SystemClock};
+use crate::{admin, AppState, Argon2Limits, Options, Store, SystemClock, TrustedProxies};
 
 #[derive(Parser)]
 #[command(
@@ -71,6 +71,9 @@ struct ServeArgs {
     /// Requests that may wait for an argon2 run; beyond them the answer is 503 `overloaded`.
     #[arg(long, env = "KEYTURN_ARGON2_QUEUE", default_value_t = Argon2Limits::default().queue)]
     argon2_queue: usize,
+    /// Proxies whose X-Forwarded-For names the client: CIDR[,CIDR…]. Default: none (the peer is the client).
+    #[arg(long, env = "KEYTURN_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: TrustedProxies,
 }
 
 #[derive(Args)]
@@ -223,11 +226,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         logs.init();
     }
     let store = open(&args.db).await?;
-    let limits = Argon2Limits {
-        concurrency: args.argon2_concurrency,
-        queue: args.argon2_queue,
+    let options = Options {
+        params: args.params.params()?,
+        argon2: Argon2Limits {
+            concurrency: args.argon2_concurrency,
+            queue: args.argon2_queue,
+        },
+        trusted_proxies: args.trusted_proxies,
     };
-    let state = AppState::new(store.clone(), Arc::new(SystemClock), args.params.params()?, limits)?;
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), options)?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

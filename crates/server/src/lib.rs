@@ -7,7 +7,8 @@
 //! - `routes/` mirrors the URL space (`config`, `sessions`, `account`, `app_passwords`, `app_auth`) and
 //!   assembles the one route table both the server and the published OpenAPI document are built from.
 //! - [`store`] is the SQLite database, one module per table; `idempotency` keeps creates safe to retry.
-//! - `extract` reads requests (JSON bodies, the session, the client's address); `session_token` makes and
+//! - `extract` reads requests (JSON bodies, the session, the client's address via `client_address`, which
+//!   believes `X-Forwarded-For` only from trusted proxies); `session_token` makes and
 //!   hashes session tokens; `error` turns every failure into `{"error":{"code","message"}}`.
 //! - `throttle` slows down password guessing; `credentials` runs argon2 off the runtime; `verified_cache`
 //!   spares argon2 for app passwords this process has already verified.
@@ -18,6 +19,7 @@
 
 pub mod admin;
 pub mod cli;
+mod client_address;
 pub mod clock;
 mod credentials;
 mod error;
@@ -41,10 +43,11 @@ use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub use client_address::TrustedProxies;
 pub use clock::{Clock, SystemClock};
 pub use credentials::Argon2Limits;
 pub use routes::openapi_json;
-pub use state::AppState;
+pub use state::{AppState, Options};
 pub use store::Store;
 
 /// Largest request body accepted.

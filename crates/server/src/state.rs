@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use keyturn_protocol::{Verifier, VerifierParams};
 
+use crate::client_address::TrustedProxies;
 use crate::clock::Clock;
 use crate::credentials::{self, Argon2Limits, Argon2Pool};
 use crate::store::Store;
@@ -13,6 +14,15 @@ use crate::verified_cache::{self, VerifiedCache};
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
+
+/// How a server is configured beyond its database and clock: `serve`'s flags.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// argon2id parameters for device verifiers and primary passwords.
+    pub params: VerifierParams,
+    pub argon2: Argon2Limits,
+    pub trusted_proxies: TrustedProxies,
+}
 
 #[doc(hidden)]
 pub struct Shared {
@@ -27,24 +37,22 @@ pub struct Shared {
     pub(crate) dummy: Verifier,
     /// Every argon2 run of a request goes through here: bounded, and counted.
     pub(crate) argon2: Argon2Pool,
+    /// Whose `X-Forwarded-For` names the client.
+    pub(crate) trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
-    pub fn new(
-        store: Store,
-        clock: Arc<dyn Clock>,
-        params: VerifierParams,
-        limits: Argon2Limits,
-    ) -> anyhow::Result<Self> {
-        let dummy = credentials::dummy_verifier(params)?;
+    pub fn new(store: Store, clock: Arc<dyn Clock>, options: Options) -> anyhow::Result<Self> {
+        let dummy = credentials::dummy_verifier(options.params)?;
         Ok(Self(Arc::new(Shared {
             store,
             clock,
-            params,
+            params: options.params,
             throttle: Throttle::default(),
             verified: VerifiedCache::new(verified_cache::CAPACITY),
             dummy,
-            argon2: Argon2Pool::new(limits),
+            argon2: Argon2Pool::new(options.argon2),
+            trusted_proxies: options.trusted_proxies,
         })))
     }
 

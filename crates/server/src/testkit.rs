@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use keyturn_protocol::VerifierParams;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::{admin, AppState, Argon2Limits, Clock, Store, SystemClock};
+use crate::{admin, AppState, Clock, Options, Store, SystemClock};
 
 /// A clock that moves only when told to; shared between a test and the server it runs.
 #[derive(Clone)]
@@ -56,20 +55,16 @@ impl TestServer {
     }
 
     pub async fn start_with_clock(clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        Self::start_with(clock, VerifierParams::default(), Argon2Limits::default()).await
+        Self::start_with(clock, Options::default()).await
     }
 
-    /// With any argon2 parameters, even ones `serve` would refuse (to see what a client does with them), and
-    /// the argon2 concurrency and queue a test needs.
-    pub async fn start_with(
-        clock: Arc<dyn Clock>,
-        params: VerifierParams,
-        limits: Argon2Limits,
-    ) -> anyhow::Result<Self> {
+    /// With the options a test needs, even argon2 parameters `serve` would refuse (to see what a client does
+    /// with them).
+    pub async fn start_with(clock: Arc<dyn Clock>, options: Options) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let db_path = dir.path().join("keyturn.db");
         let store = Store::open(&db_path).await?;
-        let state = AppState::new(store, clock, params, limits)?;
+        let state = AppState::new(store, clock, options)?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();

@@ -1,21 +1,26 @@
-//! Throttling of failed sign-ins: per account and per client IP, for the primary sign-in and third-party
-//! sign-in separately.
+//! Throttling of failed sign-ins, for the primary sign-in and third-party sign-in separately. Three counts,
+//! so that a stranger who knows an email cannot lock its owner out for long, and nobody guesses fast:
 //!
-//! A few failures are free; after that each failure doubles the wait before the next attempt (1 s, 2 s, 4 s …
-//! up to 15 minutes), answered with 429 and `Retry-After`. Independently, an account takes at most 100
-//! consecutive failures in 24 hours (NIST SP 800-63B §5.2.2), then waits out the day. A success clears the
-//! account's count. State is in memory: a restart forgives, which an attacker cannot cause.
+//! - **Back-off per (account, address)**: 5 failures are free, then each failure doubles the wait before
+//!   the next attempt from that address (1 s, 2 s, 4 s … up to 15 minutes), answered with 429 and
+//!   `Retry-After`. A success clears it.
+//! - **A daily cap per account**: at most 100 consecutive failures in 24 hours from anywhere (NIST SP 800-63B
+//!   §5.2.2), then the account's sign-in waits out the day. A success clears it.
+//! - **A sliding window per address**: at most 50 failures in any 10 minutes, across all accounts, so one
+//!   client cannot spray guesses over many accounts. It decays by itself; a success does not clear it.
 //!
-//! An attempt [`reserve`](Throttle::reserve)s its place before argon2 runs and counts as a failure until it
-//! is settled, so many attempts at once get no more guesses than the same attempts one after another: past
-//! the free allowance, only one attempt per subject is in flight at a time.
+//! An attempt [`reserve`](Throttle::reserve)s its place in all three before argon2 runs and counts as a
+//! failure until it is settled, so many attempts at once get no more guesses than the same attempts one
+//! after another. Accounts are known here only by a hash of their normalised email, addresses by the address
+//! (IPv6 by its /64). The table is bounded: past its capacity the least recently used entries go. State is in
+//! memory: a restart forgives, which an attacker cannot cause.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
 use keyturn_protocol::Email;
+use sha2::{Digest, Sha256};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -23,98 +28,187 @@ pub enum Scope {
     AppAuth,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Subject {
-    Account(Email),
-    Ip(IpAddr),
+/// An account as the throttle knows it: 128 bits of SHA-256 of the normalised email, never the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct AccountKey([u8; 16]);
+
+impl AccountKey {
+    fn of(email: &Email) -> Self {
+        let digest = Sha256::new()
+            .chain_update(b"keyturn-throttle-v1:")
+            .chain_update(email.as_str())
+            .finalize();
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        Self(key)
+    }
 }
 
-struct Policy {
-    free_failures: u32,
-    max_delay: Duration,
-    daily_cap: Option<u32>,
+/// A client address as counted: IPv4 as is, IPv6 by its /64 (one subscriber's usual allocation), an
+/// IPv4-mapped IPv6 address as the IPv4 address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct AddressKey(IpAddr);
+
+impl AddressKey {
+    fn of(ip: IpAddr) -> Self {
+        match ip.to_canonical() {
+            IpAddr::V6(v6) => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                Self(IpAddr::V6(prefix.into()))
+            }
+            v4 => Self(v4),
+        }
+    }
 }
 
-/// Per account: 5 free, then the doubling delay, and the daily cap.
-const ACCOUNT: Policy = Policy {
-    free_failures: 5,
-    max_delay: Duration::minutes(15),
-    daily_cap: Some(DAILY_CAP),
-};
-/// Per IP: more room, since many people can share one address.
-const IP: Policy = Policy {
-    free_failures: 20,
-    max_delay: Duration::minutes(15),
-    daily_cap: None,
-};
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    BackOff(Scope, AccountKey, AddressKey),
+    DailyCap(Scope, AccountKey),
+    Window(Scope, AddressKey),
+}
+
+const FREE_FAILURES: u32 = 5;
+const MAX_DELAY: Duration = Duration::minutes(15);
 const DAILY_CAP: u32 = 100;
 const DAY: Duration = Duration::hours(24);
-/// Asked of an attempt that arrives while another past the free allowance is still being checked.
+const ADDRESS_LIMIT: u32 = 50;
+const ADDRESS_WINDOW: Duration = Duration::minutes(10);
+/// Asked of an attempt that arrives while earlier ones that would reach a limit are still being checked.
 const WAIT_FOR_IN_FLIGHT: Duration = Duration::seconds(1);
-/// Beyond this many tracked subjects, stale ones are dropped.
-const PRUNE_AT: usize = 100_000;
+/// Entries kept at most (about 100 bytes each).
+pub const CAPACITY: usize = 200_000;
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct Entry {
-    consecutive: u32,
     /// Attempts reserved and not yet settled; each counts as a failure until it succeeds.
     in_flight: u32,
+    /// Back-off: failures since the last success, and when the last one was.
+    consecutive: u32,
     last_failure: DateTime<Utc>,
+    /// Daily cap: failures in the day that began at `window_start`. Sliding window: failures in the
+    /// window that began at `window_start`, and in the window before it.
     window_start: DateTime<Utc>,
     window_failures: u32,
+    previous_window_failures: u32,
 }
 
 impl Entry {
     fn new(now: DateTime<Utc>) -> Self {
         Self {
-            consecutive: 0,
             in_flight: 0,
+            consecutive: 0,
             last_failure: now,
             window_start: now,
             window_failures: 0,
+            previous_window_failures: 0,
         }
     }
 
     /// When another attempt may start, if later than `now`.
-    fn blocked_until(&self, policy: &Policy, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let mut until = None;
-        if self.in_flight > 0 && self.consecutive + self.in_flight >= policy.free_failures {
-            until = Some(now + WAIT_FOR_IN_FLIGHT);
-        }
-        if self.consecutive >= policy.free_failures {
-            let doublings = (self.consecutive - policy.free_failures).min(20);
-            let delay = Duration::seconds(1i64 << doublings).min(policy.max_delay);
-            until = until.max(Some(self.last_failure + delay));
-        }
-        if let Some(cap) = policy.daily_cap {
-            let in_window = now < self.window_start + DAY;
-            if in_window && self.window_failures >= cap {
-                until = until.max(Some(self.window_start + DAY));
-            } else if in_window && self.in_flight > 0 && self.window_failures + self.in_flight >= cap {
-                until = until.max(Some(now + WAIT_FOR_IN_FLIGHT));
+    fn blocked_until(&self, key: &Key, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let wait_for_in_flight =
+            |pending: u32, limit: u32| (self.in_flight > 0 && pending >= limit).then_some(now + WAIT_FOR_IN_FLIGHT);
+        let until = match key {
+            Key::BackOff(..) => {
+                let backing_off = (self.consecutive >= FREE_FAILURES).then(|| {
+                    let doublings = (self.consecutive - FREE_FAILURES).min(20);
+                    self.last_failure + Duration::seconds(1i64 << doublings).min(MAX_DELAY)
+                });
+                backing_off.max(wait_for_in_flight(self.consecutive + self.in_flight, FREE_FAILURES))
             }
-        }
+            Key::DailyCap(..) => {
+                let failures = if now < self.window_start + DAY {
+                    self.window_failures
+                } else {
+                    0
+                };
+                let capped = (failures >= DAILY_CAP).then_some(self.window_start + DAY);
+                capped.max(wait_for_in_flight(failures + self.in_flight, DAILY_CAP))
+            }
+            Key::Window(..) => {
+                let (start, current, previous) = self.rolled(now);
+                let estimate = |t: DateTime<Utc>| sliding_estimate(start, current, previous, t);
+                let over =
+                    (estimate(now) >= f64::from(ADDRESS_LIMIT)).then(|| window_reopens(start, current, previous));
+                over.max(wait_for_in_flight(
+                    estimate(now).ceil() as u32 + self.in_flight,
+                    ADDRESS_LIMIT,
+                ))
+            }
+        };
         until.filter(|t| *t > now)
     }
 
-    fn fail(&mut self, now: DateTime<Utc>) {
-        if now >= self.window_start + DAY {
-            self.window_start = now;
-            self.window_failures = 0;
+    /// The sliding window's (start, current, previous) as of `now`, without changing the entry.
+    fn rolled(&self, now: DateTime<Utc>) -> (DateTime<Utc>, u32, u32) {
+        let elapsed = now - self.window_start;
+        if elapsed < ADDRESS_WINDOW {
+            (self.window_start, self.window_failures, self.previous_window_failures)
+        } else if elapsed < ADDRESS_WINDOW * 2 {
+            (self.window_start + ADDRESS_WINDOW, 0, self.window_failures)
+        } else {
+            (now, 0, 0)
         }
-        self.consecutive += 1;
-        self.window_failures += 1;
-        self.last_failure = now;
     }
 
-    fn is_clear(&self) -> bool {
-        self.consecutive == 0 && self.in_flight == 0
+    fn fail(&mut self, key: &Key, now: DateTime<Utc>) {
+        match key {
+            Key::BackOff(..) => {
+                self.consecutive += 1;
+                self.last_failure = now;
+            }
+            Key::DailyCap(..) => {
+                if now >= self.window_start + DAY || self.window_failures == 0 {
+                    self.window_start = now;
+                    self.window_failures = 0;
+                }
+                self.window_failures += 1;
+                self.last_failure = now;
+            }
+            Key::Window(..) => {
+                (self.window_start, self.window_failures, self.previous_window_failures) = self.rolled(now);
+                self.window_failures += 1;
+                self.last_failure = now;
+            }
+        }
     }
 }
 
-#[derive(Default)]
+/// Failures in the sliding window ending at `t`: this window's, plus the share of the previous window's that
+/// the sliding window still covers.
+fn sliding_estimate(start: DateTime<Utc>, current: u32, previous: u32, t: DateTime<Utc>) -> f64 {
+    let covered =
+        1.0 - ((t - start).num_milliseconds() as f64 / ADDRESS_WINDOW.num_milliseconds() as f64).clamp(0.0, 1.0);
+    f64::from(previous) * covered + f64::from(current)
+}
+
+/// When the sliding estimate falls below the limit again, if no more failures come.
+fn window_reopens(start: DateTime<Utc>, current: u32, previous: u32) -> DateTime<Utc> {
+    let limit = f64::from(ADDRESS_LIMIT);
+    let window_ms = ADDRESS_WINDOW.num_milliseconds() as f64;
+    let (start, current, previous) = if f64::from(current) >= limit {
+        // Not before this window has become the previous one and decayed below the limit.
+        (start + ADDRESS_WINDOW, 0, current)
+    } else {
+        (start, current, previous)
+    };
+    if previous == 0 {
+        return start;
+    }
+    // previous × (1 − x) + current < limit  ⇔  x > 1 − (limit − current) / previous
+    let fraction = (1.0 - (limit - f64::from(current)) / f64::from(previous)).clamp(0.0, 1.0);
+    start + Duration::milliseconds((fraction * window_ms).ceil() as i64 + 1)
+}
+
 pub struct Throttle {
-    entries: Mutex<HashMap<(Scope, Subject), Entry>>,
+    entries: Mutex<quick_cache::unsync::Cache<Key, Entry>>,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self::with_capacity(CAPACITY)
+    }
 }
 
 /// Seconds to wait, rounded up, as sent in `Retry-After`.
@@ -126,8 +220,7 @@ pub struct RetryAfter(pub u64);
 #[must_use = "settle the attempt with succeeded, failed or not_tried"]
 pub struct Attempt<'a> {
     throttle: &'a Throttle,
-    scope: Scope,
-    subjects: Vec<Subject>,
+    keys: Vec<Key>,
     at: DateTime<Utc>,
     settled: bool,
 }
@@ -139,8 +232,14 @@ enum Outcome {
 }
 
 impl Throttle {
-    /// Reserves an attempt, or says how long to wait if the account or the address must. `email` is `None`
-    /// when the request named no valid address: only the client's address is counted then.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(quick_cache::unsync::Cache::new(capacity)),
+        }
+    }
+
+    /// Reserves an attempt, or says how long to wait. `email` is `None` when the request named no valid
+    /// address: only the client's address is counted then.
     pub fn reserve(
         &self,
         scope: Scope,
@@ -148,29 +247,27 @@ impl Throttle {
         ip: IpAddr,
         now: DateTime<Utc>,
     ) -> Result<Attempt<'_>, RetryAfter> {
+        let keys = keys(scope, email, ip);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let subjects = subjects(email, ip);
-        let until = subjects
+        let until = keys
             .iter()
-            .filter_map(|(subject, policy)| entries.get(&(scope, subject.clone()))?.blocked_until(policy, now))
+            .filter_map(|key| entries.get(key)?.blocked_until(key, now))
             .max();
         if let Some(until) = until {
             let millis = (until - now).num_milliseconds().max(1);
             return Err(RetryAfter(u64::try_from((millis + 999) / 1000).unwrap_or(1)));
         }
-        if entries.len() > PRUNE_AT {
-            entries.retain(|_, e| e.in_flight > 0 || now - e.last_failure < DAY);
-        }
-        for (subject, _) in &subjects {
-            entries
-                .entry((scope, subject.clone()))
-                .or_insert_with(|| Entry::new(now))
-                .in_flight += 1;
+        for key in &keys {
+            if entries.get(key).is_none() {
+                entries.insert(*key, Entry::new(now));
+            }
+            if let Some(mut entry) = entries.get_mut(key) {
+                entry.in_flight += 1;
+            }
         }
         Ok(Attempt {
             throttle: self,
-            scope,
-            subjects: subjects.into_iter().map(|(subject, _)| subject).collect(),
+            keys,
             at: now,
             settled: false,
         })
@@ -178,24 +275,36 @@ impl Throttle {
 
     fn settle(&self, attempt: &Attempt<'_>, outcome: &Outcome) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        for subject in &attempt.subjects {
-            let key = (attempt.scope, subject.clone());
-            let Some(entry) = entries.get_mut(&key) else { continue };
-            entry.in_flight = entry.in_flight.saturating_sub(1);
-            match (outcome, subject) {
-                (Outcome::Failed, _) => entry.fail(attempt.at),
-                // A correct password clears the account's failures (not the address's: one good account must
-                // not unlock guessing at others).
-                (Outcome::Succeeded, Subject::Account(_)) => {
-                    entry.consecutive = 0;
-                    entry.window_failures = 0;
+        for key in &attempt.keys {
+            let clear = {
+                let Some(mut entry) = entries.get_mut(key) else {
+                    continue;
+                };
+                entry.in_flight = entry.in_flight.saturating_sub(1);
+                match (outcome, key) {
+                    (Outcome::Failed, key) => entry.fail(key, attempt.at),
+                    // A correct password clears the account's counts (not the address's: one good account
+                    // must not unlock guessing at others).
+                    (Outcome::Succeeded, Key::BackOff(..) | Key::DailyCap(..)) => {
+                        entry.consecutive = 0;
+                        entry.window_failures = 0;
+                    }
+                    (Outcome::Succeeded, Key::Window(..)) | (Outcome::NotTried, _) => {}
                 }
-                (Outcome::Succeeded, Subject::Ip(_)) | (Outcome::NotTried, _) => {}
-            }
-            if entry.is_clear() && entry.window_failures == 0 {
-                entries.remove(&key);
+                entry.in_flight == 0
+                    && entry.consecutive == 0
+                    && entry.window_failures == 0
+                    && entry.previous_window_failures == 0
+            };
+            if clear {
+                entries.remove(key);
             }
         }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 }
 
@@ -225,18 +334,25 @@ impl Drop for Attempt<'_> {
     }
 }
 
-/// Whom an attempt counts against, each with its policy.
-fn subjects(email: Option<&Email>, ip: IpAddr) -> Vec<(Subject, &'static Policy)> {
-    let account = email.map(|email| (Subject::Account(email.clone()), &ACCOUNT));
-    account.into_iter().chain([(Subject::Ip(ip), &IP)]).collect()
+/// The counts an attempt goes into.
+fn keys(scope: Scope, email: Option<&Email>, ip: IpAddr) -> Vec<Key> {
+    let address = AddressKey::of(ip);
+    let mut keys = vec![Key::Window(scope, address)];
+    if let Some(email) = email {
+        let account = AccountKey::of(email);
+        keys.push(Key::BackOff(scope, account, address));
+        keys.push(Key::DailyCap(scope, account));
+    }
+    keys
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     const IP_A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    const IP_B: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
 
     fn email(name: &str) -> Email {
         Email::parse(&format!("{name}@example.com")).unwrap()
@@ -246,8 +362,13 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap()
     }
 
-    fn fail(throttle: &Throttle, scope: Scope, who: &Email, now: DateTime<Utc>) {
-        throttle.reserve(scope, Some(who), IP_A, now).unwrap().failed();
+    fn fail(throttle: &Throttle, who: &Email, ip: IpAddr, now: DateTime<Utc>) {
+        throttle.reserve(Scope::SignIn, Some(who), ip, now).unwrap().failed();
+    }
+
+    fn refused(throttle: &Throttle, who: &Email, ip: IpAddr, now: DateTime<Utc>) -> Option<RetryAfter> {
+        let attempt = throttle.reserve(Scope::SignIn, Some(who), ip, now);
+        attempt.map(Attempt::not_tried).err()
     }
 
     #[test]
@@ -256,13 +377,12 @@ mod tests {
         let a = email("a");
         let mut now = t0();
         for _ in 0..5 {
-            fail(&throttle, Scope::SignIn, &a, now);
+            fail(&throttle, &a, IP_A, now);
         }
         for expected in [1, 2, 4, 8] {
-            let refused = throttle.reserve(Scope::SignIn, Some(&a), IP_A, now).err();
-            assert_eq!(refused, Some(RetryAfter(expected)));
+            assert_eq!(refused(&throttle, &a, IP_A, now), Some(RetryAfter(expected)));
             now += Duration::seconds(expected as i64);
-            fail(&throttle, Scope::SignIn, &a, now);
+            fail(&throttle, &a, IP_A, now);
         }
     }
 
@@ -271,14 +391,91 @@ mod tests {
         let throttle = Throttle::default();
         let a = email("a");
         let mut now = t0();
-        for _ in 0..40 {
-            fail(&throttle, Scope::SignIn, &a, now);
+        for _ in 0..25 {
+            fail(&throttle, &a, IP_A, now);
             now += Duration::minutes(15);
         }
-        let refused = throttle
-            .reserve(Scope::SignIn, Some(&a), IP_A, now - Duration::minutes(15))
-            .err();
-        assert_eq!(refused, Some(RetryAfter(900)));
+        assert_eq!(
+            refused(&throttle, &a, IP_A, now - Duration::minutes(15)),
+            Some(RetryAfter(900))
+        );
+    }
+
+    #[test]
+    fn a_stranger_guessing_elsewhere_does_not_delay_the_owner() {
+        let throttle = Throttle::default();
+        let a = email("a");
+        for _ in 0..20 {
+            let _ = throttle
+                .reserve(Scope::SignIn, Some(&a), IP_B, t0())
+                .map(Attempt::failed);
+        }
+        assert!(refused(&throttle, &a, IP_B, t0()).is_some());
+        assert_eq!(refused(&throttle, &a, IP_A, t0()), None);
+    }
+
+    #[test]
+    fn the_daily_cap_counts_failures_from_every_address() {
+        let throttle = Throttle::default();
+        let a = email("a");
+        // 100 failures over 25 addresses, four each: within every address's free allowance.
+        for i in 0..100u8 {
+            fail(&throttle, &a, IpAddr::V4(Ipv4Addr::new(203, 0, 113, i / 4)), t0());
+        }
+        assert_eq!(refused(&throttle, &a, IP_A, t0()), Some(RetryAfter(24 * 3600)));
+        assert_eq!(refused(&throttle, &a, IP_A, t0() + DAY), None);
+    }
+
+    #[test]
+    fn one_address_is_limited_across_accounts_and_the_limit_decays() {
+        let throttle = Throttle::default();
+        for i in 0..ADDRESS_LIMIT {
+            fail(&throttle, &email(&format!("user{i}")), IP_A, t0());
+        }
+        let someone = email("someone");
+        assert_eq!(refused(&throttle, &someone, IP_A, t0()), Some(RetryAfter(601)));
+        assert!(refused(&throttle, &someone, IP_A, t0() + ADDRESS_WINDOW).is_some());
+        assert_eq!(
+            refused(&throttle, &someone, IP_A, t0() + ADDRESS_WINDOW + Duration::seconds(1)),
+            None
+        );
+        assert_eq!(
+            refused(&throttle, &someone, IP_B, t0()),
+            None,
+            "other addresses are not affected"
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64() {
+        let throttle = Throttle::default();
+        let a = email("a");
+        for host in 1..=5u16 {
+            fail(
+                &throttle,
+                &a,
+                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, host)),
+                t0(),
+            );
+        }
+        let same_64 = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0xffff, 0, 0, 99));
+        let next_64 = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, 1));
+        assert!(refused(&throttle, &a, same_64, t0()).is_some());
+        assert_eq!(refused(&throttle, &a, next_64, t0()), None);
+    }
+
+    #[test]
+    fn success_clears_the_account_but_not_the_address() {
+        let throttle = Throttle::default();
+        let owner = throttle
+            .reserve(Scope::SignIn, Some(&email("user0")), IP_A, t0())
+            .unwrap();
+        for i in 1..ADDRESS_LIMIT {
+            fail(&throttle, &email(&format!("user{i}")), IP_A, t0());
+        }
+        owner.succeeded();
+        fail(&throttle, &email("one-more"), IP_A, t0());
+        assert!(refused(&throttle, &email("someone-else"), IP_A, t0()).is_some());
     }
 
     #[test]
@@ -286,47 +483,23 @@ mod tests {
         let throttle = Throttle::default();
         let a = email("a");
         for _ in 0..5 {
-            fail(&throttle, Scope::SignIn, &a, t0());
+            fail(&throttle, &a, IP_A, t0());
         }
-        assert!(throttle.reserve(Scope::SignIn, Some(&a), IP_A, t0()).is_err());
+        assert!(refused(&throttle, &a, IP_A, t0()).is_some());
         assert!(throttle.reserve(Scope::AppAuth, Some(&a), IP_A, t0()).is_ok());
-    }
-
-    #[test]
-    fn success_clears_the_account_but_not_the_address() {
-        let throttle = Throttle::default();
-        let user0 = throttle
-            .reserve(Scope::SignIn, Some(&email("user0")), IP_A, t0())
-            .unwrap();
-        for i in 1..20 {
-            fail(&throttle, Scope::SignIn, &email(&format!("user{i}")), t0());
-        }
-        user0.succeeded();
-        fail(&throttle, Scope::SignIn, &email("user20"), t0());
-        // 20 failures from one address, one success among them: the address still waits.
-        assert!(throttle
-            .reserve(Scope::SignIn, Some(&email("someone-else")), IP_A, t0())
-            .is_err());
     }
 
     #[test]
     fn attempts_in_flight_count_as_failures_past_the_free_allowance() {
         let throttle = Throttle::default();
         let a = email("a");
-        // Five may be checked at once; a sixth waits until one of them is settled.
         let in_flight: Vec<_> = (0..5)
             .map(|_| throttle.reserve(Scope::SignIn, Some(&a), IP_A, t0()).unwrap())
             .collect();
-        assert_eq!(
-            throttle.reserve(Scope::SignIn, Some(&a), IP_A, t0()).err(),
-            Some(RetryAfter(1))
-        );
+        assert_eq!(refused(&throttle, &a, IP_A, t0()), Some(RetryAfter(1)));
         let mut in_flight = in_flight.into_iter();
         in_flight.next().unwrap().succeeded();
-        assert!(
-            throttle.reserve(Scope::SignIn, Some(&a), IP_A, t0()).is_ok(),
-            "one success frees a place"
-        );
+        assert_eq!(refused(&throttle, &a, IP_A, t0()), None, "a success frees a place");
     }
 
     #[test]
@@ -342,9 +515,27 @@ mod tests {
         for _ in 0..5 {
             drop(throttle.reserve(Scope::SignIn, Some(&a), IP_A, t0()).unwrap());
         }
-        assert_eq!(
-            throttle.reserve(Scope::SignIn, Some(&a), IP_A, t0()).err(),
-            Some(RetryAfter(1))
-        );
+        assert_eq!(refused(&throttle, &a, IP_A, t0()), Some(RetryAfter(1)));
+    }
+
+    #[test]
+    fn a_flood_of_new_accounts_and_addresses_stays_within_the_capacity() {
+        let throttle = Throttle::with_capacity(1_000);
+        for i in 0..20_000u32 {
+            let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+            fail(&throttle, &email(&format!("flood{i}")), ip, t0());
+        }
+        let len = throttle.len();
+        assert!(len <= 1_000, "{len} entries");
+    }
+
+    #[test]
+    fn the_table_knows_accounts_only_by_a_hash() {
+        let throttle = Throttle::default();
+        fail(&throttle, &email("ann"), IP_A, t0());
+        let entries = throttle.entries.lock().unwrap();
+        let keys = format!("{:?}", entries.iter().map(|(k, _)| *k).collect::<Vec<_>>());
+        assert!(!keys.contains("ann"), "{keys}");
+        assert!(keys.contains("DailyCap"), "{keys}");
     }
 }

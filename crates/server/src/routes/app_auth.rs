@@ -8,13 +8,15 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::Duration;
 use keyturn_protocol::wire::{ErrorBody, WhoAmI};
-use keyturn_protocol::{AppPassword, Email, LookupTag};
+use keyturn_protocol::{AppPassword, Email, EmailError, LookupTag};
 use zeroize::Zeroizing;
 
+use crate::credentials::Overloaded;
 use crate::error::ApiError;
 use crate::extract::ClientIp;
-use crate::store::{AccountId, AuditKind, Candidate};
+use crate::store::{AuditKind, Candidate};
 use crate::throttle::Scope;
+use crate::verified_cache::Proof;
 use crate::AppState;
 
 /// `last_used_at` (and the "app sign-in" audit line) is written at most this often per password.
@@ -36,35 +38,71 @@ pub async fn whoami(
     headers: HeaderMap,
 ) -> Result<Json<WhoAmI>, ApiError> {
     let (email, password) = basic_credentials(&headers).ok_or(ApiError::AppAuthFailed)?;
-    let email = Email::parse(&email).ok();
+    // An address longer than any account's can name none: refused before any work.
+    let email = match Email::parse(&email) {
+        Ok(email) => Some(email),
+        Err(EmailError::TooLong) => return Err(ApiError::AppAuthFailed),
+        Err(_) => None,
+    };
     let now = app.clock.now();
-    let attempt = app
-        .throttle
-        .reserve(Scope::AppAuth, email.as_ref(), ip, now)
-        .map_err(ApiError::RateLimited)?;
     let account = match &email {
         Some(email) => app.store.find_account_by_email(email).await?,
         None => None,
     };
-    let found = match (&account, AppPassword::parse(&password)) {
-        (Some(account), Ok(password)) => find_verified(&app, &account.id, password).await,
-        // Same argon2 work as a real miss, so the answer does not tell which e-mails exist.
-        _ => app
-            .argon2
-            .verify_password(app.dummy.clone(), password.as_str().into())
-            .await
-            .map(|_| None)
-            .map_err(ApiError::from),
-    };
-    let found = match found {
-        Err(ApiError::Overloaded) => {
-            attempt.not_tried();
-            return Err(ApiError::Overloaded);
+    let password = AppPassword::parse(&password).map_err(|_| password);
+    // A password this process has verified is proven without argon2, so it is no guess: no back-off refuses
+    // it, and a mail client retrying a revoked password cannot lock out the other apps of the same computer.
+    let (candidates, proof) = match (&account, &password) {
+        (Some(account), Ok(password)) => {
+            let candidates = app.store.candidates(&account.id, &LookupTag::of(password)).await?;
+            (candidates, Some(app.verified.proof(password)))
         }
-        other => other?,
+        _ => (Vec::new(), None),
     };
-    let Some((account, candidate)) = account.as_ref().zip(found) else {
-        attempt.failed();
+    let cached = proof
+        .as_ref()
+        .and_then(|proof| candidates.iter().position(|c| app.verified.hit(&c.id, proof)));
+    let found = match (cached, &account) {
+        (Some(i), Some(account)) => Some((account, candidates.into_iter().nth(i))),
+        _ => {
+            let attempt = app
+                .throttle
+                .reserve(Scope::AppAuth, email.as_ref(), ip, now)
+                .map_err(ApiError::RateLimited)?;
+            let verified = match (proof, password) {
+                (Some(proof), Ok(password)) => verify(&app, candidates, password, proof).await,
+                // Same argon2 work as a real miss, so the answer does not tell which e-mails exist.
+                (_, Err(text)) => app
+                    .argon2
+                    .verify_password(app.dummy.clone(), text.as_str().into())
+                    .await
+                    .map(|_| None),
+                (None, Ok(password)) => app
+                    .argon2
+                    .verify_app_password(app.dummy.clone(), password)
+                    .await
+                    .map(|_| None),
+            };
+            let verified = match verified {
+                Ok(verified) => verified,
+                Err(overloaded) => {
+                    attempt.not_tried();
+                    return Err(overloaded.into());
+                }
+            };
+            match (&account, verified) {
+                (Some(account), Some(candidate)) => {
+                    attempt.succeeded();
+                    Some((account, Some(candidate)))
+                }
+                _ => {
+                    attempt.failed();
+                    None
+                }
+            }
+        }
+    };
+    let Some((account, Some(candidate))) = found else {
         if let Some(account) = &account {
             app.store
                 .record(&account.id, ip.into(), AuditKind::FailedAppSignIn, now)
@@ -75,7 +113,6 @@ pub async fn whoami(
     let span = tracing::Span::current();
     span.record("account", tracing::field::display(&account.id));
     span.record("id", tracing::field::display(&candidate.id));
-    attempt.succeeded();
     if candidate.last_used_at.is_none_or(|t| now - t >= MARK_USED_EVERY) {
         app.store.mark_used(&candidate.id, now).await?;
         app.store
@@ -89,17 +126,13 @@ pub async fn whoami(
     }))
 }
 
-/// The active password of this account that `password` is, if any: from the cache, else one argon2 run.
-async fn find_verified(
+/// The candidate `password` is, by one argon2 run each (almost always one candidate, or the dummy for none).
+async fn verify(
     app: &AppState,
-    account: &AccountId,
+    candidates: Vec<Candidate>,
     password: AppPassword,
-) -> Result<Option<Candidate>, ApiError> {
-    let candidates = app.store.candidates(account, &LookupTag::of(&password)).await?;
-    let proof = app.verified.proof(&password);
-    if let Some(i) = candidates.iter().position(|c| app.verified.hit(&c.id, &proof)) {
-        return Ok(candidates.into_iter().nth(i));
-    }
+    proof: Proof,
+) -> Result<Option<Candidate>, Overloaded> {
     if candidates.is_empty() {
         app.argon2.verify_app_password(app.dummy.clone(), password).await?;
         return Ok(None);

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use keyturn_client::{Client, Error};
 use keyturn_protocol::VerifierParams;
 use keyturn_server::testkit::TestServer;
-use keyturn_server::{Argon2Limits, SystemClock};
+use keyturn_server::{Options, SystemClock};
 
 use crate::helpers::{secret, spawn_app, PASSWORD};
 
@@ -58,9 +58,15 @@ async fn a_client_refuses_to_build_verifiers_with_parameters_outside_the_protoco
         t_cost: 1,
         p_cost: 1,
     };
-    let server = TestServer::start_with(Arc::new(SystemClock), weak, Argon2Limits::default())
-        .await
-        .unwrap();
+    let server = TestServer::start_with(
+        Arc::new(SystemClock),
+        Options {
+            params: weak,
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
     server.add_account("ann@example.com", PASSWORD).await.unwrap();
     let client = Client::new(&server.url).unwrap();
     let session = client.session(

@@ -7,7 +7,7 @@ use keyturn_client::{Client, SessionClient};
 use keyturn_protocol::wire::CreateAppPasswordRequest;
 use keyturn_protocol::{AppPassword, ErrorCode, LookupTag, Verifier, VerifierParams};
 use keyturn_server::testkit::{ManualClock, TestServer};
-use keyturn_server::{AppState, Argon2Limits};
+use keyturn_server::{AppState, Argon2Limits, Options};
 use secrecy::SecretString;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -29,9 +29,11 @@ pub async fn spawn_app() -> TestApp {
 /// The same, with the argon2 concurrency and queue a test needs.
 pub async fn spawn_app_with(limits: Argon2Limits) -> TestApp {
     let clock = ManualClock::at_test_start();
-    let server = TestServer::start_with(Arc::new(clock.clone()), VerifierParams::default(), limits)
-        .await
-        .unwrap();
+    let options = Options {
+        argon2: limits,
+        ..Options::default()
+    };
+    let server = TestServer::start_with(Arc::new(clock.clone()), options).await.unwrap();
     TestApp {
         address: server.address,
         client: Client::new(&server.url).unwrap(),

@@ -10,5 +10,6 @@ mod config;
 mod faults;
 mod helpers;
 mod openapi;
+mod proxies;
 mod sessions;
 mod throttling;
