@@ -152,6 +152,7 @@ impl Desktop {
         let server_url = settings::normalize_server_url(server_url);
         let client = Client::new(&server_url)?;
         let signed_in = client.sign_in(email.trim(), &password).await?;
+        self.end_previous_session(&client, &server_url).await;
         let keychain = Arc::clone(&self.keychain);
         let (url, token) = (server_url.clone(), signed_in.token.clone());
         let remembered = match blocking(move || keychain.save(&url, &token)).await {
@@ -263,6 +264,18 @@ impl Desktop {
             }
         }
         result.map_err(CommandError::from)
+    }
+
+    /// A token the keychain still holds for this server belongs to an earlier sign-in: it ends on the server
+    /// too, rather than live on unused until it expires. Best effort: the new session goes on regardless.
+    async fn end_previous_session(&self, client: &Client, server_url: &str) {
+        let keychain = Arc::clone(&self.keychain);
+        let url = server_url.to_owned();
+        if let Ok(Some(previous)) = blocking(move || keychain.load(&url)).await {
+            if let Err(e) = client.session(previous).sign_out().await {
+                tracing::info!(error = %e, "the previous session could not be ended");
+            }
+        }
     }
 
     async fn forget_token(&self, server_url: &str) {

@@ -18,6 +18,11 @@ pub fn run() -> Result<()> {
     let demo_dir = root.join("target/demo");
     std::fs::create_dir_all(&demo_dir)?;
     let db = demo_dir.join("keyturn.db");
+    // The server refuses a database others can read; one left by an older demo may predate that rule.
+    #[cfg(unix)]
+    if db.exists() {
+        std::fs::set_permissions(&db, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    }
     let server = ServerProcess::start(
         &root.join("target/debug/keyturn-server"),
         &db,

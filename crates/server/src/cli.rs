@@ -225,6 +225,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         logs.init();
     }
+    crate::store::check_private(&args.db.db)?;
     let store = open(&args.db).await?;
     let options = Options {
         params: args.params.params()?,
@@ -233,6 +234,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             queue: args.argon2_queue,
         },
         trusted_proxies: args.trusted_proxies,
+        ..Options::default()
     };
     let state = AppState::new(store.clone(), Arc::new(SystemClock), options)?;
     let listener = TcpListener::bind(args.listen)

@@ -1,15 +1,16 @@
-//! argon2, always on the blocking pool and never more at once than the server allows.
+//! argon2, on threads of its own and never more at once than the server allows.
 //!
 //! Each argon2id run takes ~19 MiB and tens of milliseconds of a core. [`Argon2Pool`] runs at most
 //! `concurrency` of them at once and lets at most `queue` more wait; a request beyond that is answered at once
 //! with 503 `overloaded` and costs nothing. So a flood of sign-ins cannot grow the server's memory or starve
 //! the requests that need no argon2 (cached app sign-ins, lists, revokes).
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use keyturn_protocol::{AppPassword, Verifier, VerifierError, VerifierParams};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
 
 /// How many argon2 runs at once, and how many may wait for one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,47 +35,54 @@ impl Default for Argon2Limits {
 pub struct Overloaded;
 
 pub struct Argon2Pool {
-    permits: Semaphore,
-    waiting: AtomicUsize,
-    limits: Argon2Limits,
+    /// Jobs for the argon2 threads; holds at most `queue` waiting.
+    jobs: SyncSender<Job>,
     /// Runs since start: the cost the verified-password cache exists to save, and the tests' witness.
-    runs: AtomicU64,
+    runs: Arc<AtomicU64>,
 }
 
-/// Counts one waiting request, and uncounts it however the wait ends (a client that hangs up included).
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
+type Job = Box<dyn FnOnce() + Send>;
 
 impl Argon2Pool {
+    /// Starts `concurrency` threads that run argon2 and nothing else. Dedicated threads, rather than the
+    /// runtime's blocking pool, because each thread's allocator keeps the ~19 MiB an argon2 run took: with a
+    /// fixed set of threads that memory is bounded by `concurrency`, not by how many threads the blocking pool
+    /// happened to start (see the README's measured figures).
     pub fn new(limits: Argon2Limits) -> Self {
+        let (jobs, waiting) = std::sync::mpsc::sync_channel::<Job>(limits.queue);
+        let waiting = Arc::new(Mutex::new(waiting));
+        for n in 0..limits.concurrency.max(1) {
+            let waiting = Arc::clone(&waiting);
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || loop {
+                    let job = waiting.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    match job {
+                        Ok(job) => job(),
+                        // The pool is gone, and with it this thread's work.
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start an argon2 thread");
+            }
+        }
         Self {
-            permits: Semaphore::new(limits.concurrency.max(1)),
-            waiting: AtomicUsize::new(0),
-            limits,
-            runs: AtomicU64::new(0),
+            jobs,
+            runs: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// Runs `work` (one argon2 computation) on the blocking pool when a slot is free.
+    /// Runs `work` (one argon2 computation) on an argon2 thread, or refuses at once if `queue` jobs wait.
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Overloaded> {
-        let _permit = match self.permits.try_acquire() {
-            Ok(permit) => permit,
-            Err(_) => {
-                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.limits.queue {
-                    self.waiting.fetch_sub(1, Ordering::AcqRel);
-                    return Err(Overloaded);
-                }
-                let _waiting = Waiting(&self.waiting);
-                self.permits.acquire().await.map_err(|_| Overloaded)?
-            }
-        };
-        self.runs.fetch_add(1, Ordering::Relaxed);
-        tokio::task::spawn_blocking(work).await.map_err(|_| Overloaded)
+        let (done, result) = tokio::sync::oneshot::channel();
+        let runs = Arc::clone(&self.runs);
+        let job: Job = Box::new(move || {
+            runs.fetch_add(1, Ordering::Relaxed);
+            let _ = done.send(work());
+        });
+        self.jobs.try_send(job).map_err(|_| Overloaded)?;
+        result.await.map_err(|_| Overloaded)
     }
 
     /// One argon2 verification of a primary password.
@@ -98,12 +106,6 @@ impl Argon2Pool {
     pub fn runs(&self) -> u64 {
         self.runs.load(Ordering::Relaxed)
     }
-
-    /// Requests waiting for a slot now.
-    #[cfg(test)]
-    fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Acquire)
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,61 +123,68 @@ pub fn dummy_verifier(params: VerifierParams) -> anyhow::Result<Verifier> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use std::sync::mpsc::Receiver;
     use std::time::Duration;
 
     use super::*;
 
+    /// A job that runs until the test lets it finish.
+    fn held(gate: &Arc<Mutex<Receiver<()>>>) -> impl FnOnce() -> bool + Send + 'static {
+        let gate = Arc::clone(gate);
+        move || gate.lock().map(|g| g.recv().is_ok()).unwrap_or(false)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn beyond_the_slots_and_the_queue_a_run_is_refused_at_once() {
+    async fn beyond_the_threads_and_the_queue_a_run_is_refused_at_once() {
         let pool = Arc::new(Argon2Pool::new(Argon2Limits {
             concurrency: 1,
             queue: 2,
         }));
-        let (release, hold) = std::sync::mpsc::channel::<()>();
-        let hold = Arc::new(std::sync::Mutex::new(hold));
-        // One running, two waiting: the fourth is refused without running.
-        let tasks: Vec<_> = (0..3)
-            .map(|_| {
-                let (pool, hold) = (Arc::clone(&pool), Arc::clone(&hold));
-                tokio::spawn(async move {
-                    pool.run(move || hold.lock().map(|h| h.recv().is_ok()).unwrap_or(false))
-                        .await
-                })
-            })
-            .collect();
-        while pool.runs() < 1 || pool.waiting() < 2 {
+        let (go, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        let spawn = |pool: &Arc<Argon2Pool>| {
+            let (pool, job) = (Arc::clone(pool), held(&gate));
+            tokio::spawn(async move { pool.run(job).await })
+        };
+        // One running, then two waiting: a fourth is refused without running.
+        let mut tasks = vec![spawn(&pool)];
+        while pool.runs() < 1 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        tasks.push(spawn(&pool));
+        tasks.push(spawn(&pool));
+        tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(pool.run(|| true).await, Err(Overloaded));
         for _ in 0..3 {
-            release.send(()).unwrap();
+            go.send(()).unwrap();
         }
         for task in tasks {
             assert_eq!(task.await.unwrap(), Ok(true));
         }
         assert_eq!(pool.runs(), 3);
-        assert_eq!(pool.waiting(), 0);
+        assert_eq!(pool.run(|| 7).await, Ok(7), "the queue has room again");
     }
 
-    #[tokio::test]
-    async fn a_waiter_that_gives_up_leaves_the_queue() {
-        let pool = Arc::new(Argon2Pool::new(Argon2Limits {
-            concurrency: 1,
-            queue: 1,
-        }));
-        let permit = pool.permits.acquire().await.unwrap();
-        let waiter = {
-            let pool = Arc::clone(&pool);
-            tokio::spawn(async move { pool.run(|| ()).await })
-        };
-        while pool.waiting() < 1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runs_use_only_the_pools_own_threads() {
+        let pool = Argon2Pool::new(Argon2Limits {
+            concurrency: 2,
+            queue: 8,
+        });
+        let mut names = std::collections::BTreeSet::new();
+        for _ in 0..20 {
+            names.insert(
+                pool.run(|| std::thread::current().name().map(str::to_owned))
+                    .await
+                    .unwrap(),
+            );
         }
-        waiter.abort();
-        let _ = waiter.await;
-        assert_eq!(pool.waiting(), 0);
-        drop(permit);
-        assert_eq!(pool.run(|| 7).await, Ok(7));
+        assert!(names.len() <= 2, "{names:?}");
+        assert!(
+            names
+                .iter()
+                .all(|n| n.as_deref().is_some_and(|n| n.starts_with("argon2-"))),
+            "{names:?}"
+        );
     }
 }

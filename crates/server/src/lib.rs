@@ -37,7 +37,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -59,6 +59,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// named on every log line of that request.
 pub fn router(state: AppState) -> Router {
     let (router, _api) = routes::api().split_for_parts();
+    // No answer of this API is for a cache: some carry a session token, all are one account's.
     let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
         let request_id = request
             .headers()
@@ -70,11 +71,19 @@ pub fn router(state: AppState) -> Router {
     });
     router
         .fallback(routes::not_found)
+        .layer(axum::middleware::map_response(no_store))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+async fn no_store(mut response: axum::response::Response) -> axum::response::Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in flight.
@@ -83,8 +92,25 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let purge = tokio::spawn(purge_expired(state.clone()));
     let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    purge.abort();
+    served
+}
+
+/// Deletes expired sessions and old idempotency keys every `purge_every`, for as long as the server runs.
+async fn purge_expired(state: AppState) {
+    let mut every = tokio::time::interval(state.purge_every);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match state.store.purge_expired(state.clock.now()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired sessions and idempotency keys deleted"),
+            Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
+        }
+    }
 }

@@ -16,12 +16,25 @@ use crate::verified_cache::{self, VerifiedCache};
 pub struct AppState(Arc<Shared>);
 
 /// How a server is configured beyond its database and clock: `serve`'s flags.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// argon2id parameters for device verifiers and primary passwords.
     pub params: VerifierParams,
     pub argon2: Argon2Limits,
     pub trusted_proxies: TrustedProxies,
+    /// How often expired sessions and old idempotency keys are deleted.
+    pub purge_every: std::time::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            params: VerifierParams::default(),
+            argon2: Argon2Limits::default(),
+            trusted_proxies: TrustedProxies::default(),
+            purge_every: std::time::Duration::from_secs(3600),
+        }
+    }
 }
 
 #[doc(hidden)]
@@ -39,6 +52,7 @@ pub struct Shared {
     pub(crate) argon2: Argon2Pool,
     /// Whose `X-Forwarded-For` names the client.
     pub(crate) trusted_proxies: TrustedProxies,
+    pub(crate) purge_every: std::time::Duration,
 }
 
 impl AppState {
@@ -53,6 +67,7 @@ impl AppState {
             dummy,
             argon2: Argon2Pool::new(options.argon2),
             trusted_proxies: options.trusted_proxies,
+            purge_every: options.purge_every,
         })))
     }
 

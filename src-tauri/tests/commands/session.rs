@@ -169,3 +169,22 @@ fn app_info_gives_the_window_the_protocols_numbers_and_the_label_rule() {
     );
     assert_eq!(info["server_url"], json!(server.url));
 }
+
+#[test]
+fn signing_in_again_ends_the_session_the_keychain_held() {
+    let server = TestServer::start();
+    let app = TestApp::new(&server.url);
+    app.sign_in(&server.url, PASSWORD).unwrap();
+    let first = app.keychain.load(&server.url).unwrap().unwrap();
+    app.sign_in(&server.url, PASSWORD).unwrap();
+    let second = app.keychain.load(&server.url).unwrap().unwrap();
+    let client = server.client();
+    server.runtime.block_on(async {
+        let ended = client.session(first).account().await;
+        assert!(
+            ended.is_err_and(|e| e.is(keyturn_protocol::ErrorCode::Unauthenticated)),
+            "the first session ended"
+        );
+        assert!(client.session(second).account().await.is_ok());
+    });
+}

@@ -69,6 +69,15 @@ pub(super) async fn earlier_answer(
     Ok(Some(info))
 }
 
+/// Forgets keys older than 24 hours; returns how many.
+pub(super) async fn purge(conn: &mut SqliteConnection, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        .bind(millis(now - TTL))
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
 /// Remembers the answer to a create, in the create's transaction.
 pub(super) async fn remember(
     conn: &mut SqliteConnection,

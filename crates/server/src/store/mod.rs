@@ -46,11 +46,21 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    #[error("{path} can be read by other users of this computer; run: chmod 600 {path}")]
+    Exposed { path: String },
+    #[error("creating {path}: {source}")]
+    Create {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
+    /// Opens (creating if needed) the database file and brings its schema up to date. A new file is readable
+    /// by its owner only; SQLite gives its -wal and -shm files the same permissions.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        create_private(path)?;
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -70,6 +80,38 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Creates the database file with mode 0600 if it does not exist yet.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    match file.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::Create {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// Refuses a database file, or its -wal or -shm, that group or others may read: it holds password hashes.
+pub fn check_private(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(meta) = std::fs::metadata(&file) {
+            if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o077 != 0 {
+                return Err(StoreError::Exposed {
+                    path: file.display().to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn millis(t: DateTime<Utc>) -> i64 {

@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use super::accounts::stored_email;
 use super::{from_millis, millis, AccountId, Store, StoreError};
-use crate::session_token::{TokenHash, SESSION_ABSOLUTE};
+use crate::session_token::{TokenHash, SESSION_ABSOLUTE, SESSION_IDLE};
 
 pub struct SessionRow {
     pub account: AccountId,
@@ -61,6 +61,19 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Deletes sessions past their absolute or idle end, and idempotency keys older than 24 hours, so neither
+    /// lingers in the database. Returns how many rows went.
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?")
+            .bind(millis(now))
+            .bind(millis(now - SESSION_IDLE))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        Ok(sessions + super::idempotency::purge(&mut conn, now).await?)
     }
 
     pub async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError> {

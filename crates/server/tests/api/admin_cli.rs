@@ -260,3 +260,43 @@ fn the_server_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
         assert!(!logs.contains(secret), "the log contains a secret");
     }
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_and_its_journal_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    app.new_user().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", app.db_path.display());
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file} is {mode:o}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_refuses_a_database_others_can_read_and_says_how_to_fix_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keyturn.db");
+    assert!(add_with_stdin(&db, "ann@example.com", PASSWORD).status.success());
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut serve = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // If the rule broke, serve would run until killed: give it 10 s to refuse.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while serve.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = serve.kill();
+    let output = serve.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains(&format!("chmod 600 {}", db.display())), "{stderr}");
+}

@@ -185,3 +185,69 @@ async fn an_app_password_never_works_for_the_primary_sign_in() {
         .await;
     assert_eq!(result.refused(), Some(ErrorCode::InvalidCredentials));
 }
+
+#[tokio::test]
+async fn a_sign_in_answer_is_never_cached() {
+    let app = spawn_app().await;
+    app.add_account("ann@example.com", PASSWORD).await;
+    let response = reqwest::Client::new()
+        .post(app.url("/v1/sessions"))
+        .json(&serde_json::json!({"email": "ann@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let list = reqwest::Client::new()
+        .get(app.url("/v1/app-passwords"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.headers()["cache-control"], "no-store", "errors too");
+}
+
+#[tokio::test]
+async fn expired_sessions_and_old_idempotency_keys_are_purged_in_the_background() {
+    let clock = keyturn_server::testkit::ManualClock::at_test_start();
+    let options = keyturn_server::Options {
+        purge_every: std::time::Duration::from_millis(20),
+        ..keyturn_server::Options::default()
+    };
+    let server = keyturn_server::testkit::TestServer::start_with(std::sync::Arc::new(clock.clone()), options)
+        .await
+        .unwrap();
+    server.add_account("ann@example.com", PASSWORD).await.unwrap();
+    let client = keyturn_client::Client::new(&server.url).unwrap();
+    let session = client.session(
+        client
+            .sign_in("ann@example.com", &secret(PASSWORD))
+            .await
+            .unwrap()
+            .token,
+    );
+    session.create_app_password("Mail").await.unwrap();
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", server.db_path.display()))
+        .await
+        .unwrap();
+    let rows = |table: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        (rows("sessions").await, rows("idempotency_keys").await),
+        (1, 1),
+        "nothing expired yet"
+    );
+    clock.advance(Span::days(8));
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    while rows("sessions").await + rows("idempotency_keys").await > 0 && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!((rows("sessions").await, rows("idempotency_keys").await), (0, 0));
+}
