@@ -28,4 +28,4 @@ pub use label::{Label, LabelError};
 pub use limits::{ParamsOutOfBounds, MAX_APP_PASSWORDS, MAX_EMAIL_BYTES, MAX_LABEL_CHARS, MIN_PRIMARY_PASSWORD_CHARS};
 pub use lookup::{LookupTag, LookupTagError};
 pub use password::{AppPassword, AppPasswordError};
-pub use verifier::{Verifier, VerifierError, VerifierParams};
+pub use verifier::{Argon2Memory, Verifier, VerifierError, VerifierParams};
