@@ -26,6 +26,10 @@ pub enum Code {
 pub enum AppCode {
     /// The server could not be reached.
     Network,
+    /// The server's TLS certificate is not trusted.
+    Certificate,
+    /// The server answered with a redirect, which is not followed.
+    Redirected,
     /// `http://` for a server that is not this computer.
     InsecureUrl,
     InvalidUrl,

@@ -30,6 +30,14 @@ pub fn for_client_error(err: &Error) -> CommandError {
             AppCode::Network,
             "Keyturn can't reach the server. Check your internet connection and the server address under Advanced.",
         ),
+        Error::Certificate(_) => CommandError::app(
+            AppCode::Certificate,
+            "The server's certificate isn't trusted by this computer, so Keyturn didn't connect. Check the server address under Advanced, or ask your administrator.",
+        ),
+        Error::Redirected(to) => CommandError::app(
+            AppCode::Redirected,
+            format!("The server address sends Keyturn elsewhere ({to}). Check the server address under Advanced."),
+        ),
         Error::Protocol(_) => CommandError::app(
             AppCode::Protocol,
             "The server's answer wasn't understood. Check the server address under Advanced.",

@@ -50,7 +50,7 @@ async function signIn() {
     password.value = "";
     onSignedIn(session);
   } catch (e) {
-    if (["network", "insecure_url", "invalid_url"].includes(e.code)) advanced.open = true;
+    if (["network", "certificate", "redirected", "insecure_url", "invalid_url"].includes(e.code)) advanced.open = true;
     showError(e.message);
     password.select();
     password.focus();

@@ -23,6 +23,8 @@ const PACKAGES: &[&str] = &[
     "libsecret-tools",
     "imagemagick",
     "procps",
+    // The TLS tests serve a self-signed certificate with `openssl s_server`.
+    "openssl",
 ];
 
 pub fn install() -> Result<()> {

@@ -25,6 +25,12 @@ pub enum Error {
     InvalidUrl(String),
     #[error("the server could not be reached: {0}")]
     Network(String),
+    /// The server's TLS certificate is not trusted by this computer (or not for this name).
+    #[error("the server's certificate was refused: {0}")]
+    Certificate(String),
+    /// The server answered with a redirect, which is never followed.
+    #[error("the server redirected to {0}; redirects are not followed")]
+    Redirected(String),
     #[error("the server's answer was not understood: {0}")]
     Protocol(String),
 }
@@ -71,7 +77,10 @@ impl Error {
 
     pub(crate) fn from_transport(err: reqwest::Error) -> Self {
         // reqwest's Display names the URL, never headers or bodies.
-        Error::Network(err.to_string())
+        match certificate_problem(&err) {
+            Some(problem) => Error::Certificate(problem),
+            None => Error::Network(err.to_string()),
+        }
     }
 
     pub(crate) async fn from_response(response: Response) -> Self {
@@ -95,6 +104,24 @@ impl Error {
             retry_after,
         })
     }
+}
+
+/// The rustls certificate error somewhere in `err`'s chain, if that is why the connection failed. An
+/// `io::Error` hides what it wraps from `source()`, so it is opened by hand.
+fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return matches!(tls, rustls::Error::InvalidCertificate(_)).then(|| tls.to_string());
+        }
+        if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            if let Some(problem) = certificate_problem(inner) {
+                return Some(problem);
+            }
+        }
+        next = err.source();
+    }
+    None
 }
 
 #[cfg(test)]

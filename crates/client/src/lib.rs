@@ -66,12 +66,20 @@ impl Client {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let http = reqwest::Client::builder()
+        let loopback = is_loopback(&base);
+        let mut http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("keyturn/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Network(e.to_string()))?;
+            // A redirect could carry the Authorization header's intent somewhere else: never followed.
+            .redirect(reqwest::redirect::Policy::none())
+            // Nothing in clear text leaves this computer, whatever a proxy or a URL says.
+            .https_only(!loopback);
+        if loopback {
+            // This computer's server is reached directly, never through a configured proxy.
+            http = http.no_proxy();
+        }
+        let http = http.build().map_err(|e| Error::Network(e.to_string()))?;
         Ok(Self { http, base })
     }
 
@@ -120,6 +128,14 @@ impl Client {
         let response = request.send().await.map_err(Error::from_transport)?;
         if response.status().is_success() {
             Ok(response)
+        } else if response.status().is_redirection() {
+            let to = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("nowhere")
+                .to_owned();
+            Err(Error::Redirected(to))
         } else {
             Err(Error::from_response(response).await)
         }

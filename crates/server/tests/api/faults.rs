@@ -84,3 +84,82 @@ async fn a_server_that_is_not_there_is_a_network_error() {
     assert!(matches!(result, Err(Error::Network(_))), "{result:?}");
     assert!(result.unwrap_err().is_transient(), "a create would be retried");
 }
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_names_where_it_pointed() {
+    // A server (or something in front of it) that answers every request with a redirect elsewhere.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+            let answer = "HTTP/1.1 307 Temporary Redirect\r\nLocation: https://evil.example/v1/sessions\r\n\
+                          Content-Length: 0\r\nConnection: close\r\n\r\n";
+            let _ = tokio::io::AsyncWriteExt::write_all(&mut socket, answer.as_bytes()).await;
+        }
+    });
+    let client = Client::new(&format!("http://{address}")).unwrap();
+    let result = client.sign_in("ann@example.com", &secret(PASSWORD)).await;
+    assert!(
+        matches!(&result, Err(Error::Redirected(to)) if to == "https://evil.example/v1/sessions"),
+        "{:?}",
+        result.err()
+    );
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_reported_as_such() {
+    // A real TLS server on this computer with a self-signed certificate no trust store holds.
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is installed by cargo xtask setup");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut tls = std::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-www",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+        ])
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let client = Client::new(&format!("https://localhost:{port}")).unwrap();
+    let result = client.config().await;
+    let _ = tls.kill();
+    let _ = tls.wait();
+    assert!(matches!(&result, Err(Error::Certificate(_))), "{:?}", result.err());
+}
