@@ -158,6 +158,12 @@ impl Run {
         window
             .wait_text("copy-status", "Copied. Keyturn clears the clipboard in 60 seconds.")
             .await?;
+        let offered = clipboard(&["-t", "TARGETS"])?;
+        ensure!(
+            offered.lines().any(|t| t == "x-kde-passwordManagerHint"),
+            "the copy asks clipboard managers to keep it out of their history: {offered:?}"
+        );
+        ensure!(clipboard(&[])? == password, "the clipboard holds the password");
 
         let who = self
             .api
@@ -308,4 +314,19 @@ fn is_grouped_password(text: &str) -> bool {
         && groups
             .iter()
             .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+/// The X clipboard as another program sees it (`xclip -o`), with extra xclip arguments.
+fn clipboard(args: &[&str]) -> Result<String> {
+    let output = std::process::Command::new("xclip")
+        .args(["-o", "-selection", "clipboard"])
+        .args(args)
+        .output()
+        .context("running xclip")?;
+    ensure!(
+        output.status.success(),
+        "xclip: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

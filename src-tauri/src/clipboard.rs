@@ -34,8 +34,18 @@ impl SystemClipboard {
 }
 
 impl Clipboard for SystemClipboard {
+    /// Marked for clipboard managers to leave out of their history, where the platform has a way.
     fn set(&self, text: &str) -> Result<(), String> {
-        self.with(|c| c.set_text(text))
+        self.with(|c| {
+            let set = c.set();
+            #[cfg(all(unix, not(target_os = "macos")))]
+            let set = arboard::SetExtLinux::exclude_from_history(set);
+            #[cfg(target_os = "macos")]
+            let set = arboard::SetExtApple::exclude_from_history(set);
+            #[cfg(windows)]
+            let set = arboard::SetExtWindows::exclude_from_history(set);
+            set.text(text.to_owned())
+        })
     }
 
     fn get(&self) -> Option<Zeroizing<String>> {
@@ -47,22 +57,35 @@ impl Clipboard for SystemClipboard {
     }
 }
 
+/// What was copied, known only by its SHA-256.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CopiedDigest([u8; 32]);
+
 /// Copies `text` and, after `clear_after`, clears the clipboard only if it still holds the same text; only a
-/// hash of the text is kept meanwhile.
-pub fn copy_then_clear(clipboard: &Arc<dyn Clipboard>, text: &str, clear_after: Duration) -> Result<(), String> {
+/// hash of the text is kept meanwhile, and returned for [`clear_if_still`] at exit.
+pub fn copy_then_clear(
+    clipboard: &Arc<dyn Clipboard>,
+    text: &str,
+    clear_after: Duration,
+) -> Result<CopiedDigest, String> {
     clipboard.set(text)?;
-    let digest = Sha256::digest(text.as_bytes());
-    let clipboard = Arc::clone(clipboard);
+    let copied = CopiedDigest(Sha256::digest(text.as_bytes()).into());
+    let later = Arc::clone(clipboard);
     std::thread::spawn(move || {
         std::thread::sleep(clear_after);
-        let still_ours = clipboard
-            .get()
-            .is_some_and(|now| Sha256::digest(now.as_bytes()) == digest);
-        if still_ours {
-            let _ = clipboard.clear();
-        }
+        clear_if_still(&later, copied);
     });
-    Ok(())
+    Ok(copied)
+}
+
+/// Clears the clipboard if it still holds what was copied; something the user copied since is left alone.
+pub fn clear_if_still(clipboard: &Arc<dyn Clipboard>, copied: CopiedDigest) {
+    let still_ours = clipboard
+        .get()
+        .is_some_and(|now| Sha256::digest(now.as_bytes()).as_slice() == copied.0);
+    if still_ours {
+        let _ = clipboard.clear();
+    }
 }
 
 /// A clipboard in memory, for tests (feature `test-support`).

@@ -8,7 +8,7 @@ use keyturn_protocol::{AppPassword, AppPasswordId, Email, ErrorCode, LabelError,
 use secrecy::SecretString;
 use serde::Serialize;
 
-use crate::clipboard::{copy_then_clear, Clipboard, CLEAR_AFTER};
+use crate::clipboard::{clear_if_still, copy_then_clear, Clipboard, CopiedDigest, CLEAR_AFTER};
 use crate::error::CommandError;
 use crate::keychain::{KeychainError, TokenStore};
 use crate::messages;
@@ -23,6 +23,8 @@ pub struct Desktop {
     signed_in: tokio::sync::Mutex<Option<SignedIn>>,
     /// The password being revealed, until the user closes the reveal. Zeroized on drop.
     reveal: Mutex<Option<AppPassword>>,
+    /// The last password copied, by hash, so quitting can clear the clipboard if it still holds it.
+    copied: Mutex<Option<CopiedDigest>>,
 }
 
 struct SignedIn {
@@ -85,6 +87,7 @@ impl Desktop {
             clipboard,
             signed_in: tokio::sync::Mutex::new(None),
             reveal: Mutex::new(None),
+            copied: Mutex::new(None),
         }
     }
 
@@ -228,11 +231,19 @@ impl Desktop {
     pub fn copy_secret(&self) -> Result<Copied, CommandError> {
         let reveal = self.reveal.lock().unwrap_or_else(PoisonError::into_inner);
         let password = reveal.as_ref().ok_or_else(messages::nothing_to_copy)?;
-        copy_then_clear(&self.clipboard, &password.grouped(), CLEAR_AFTER)
+        let copied = copy_then_clear(&self.clipboard, &password.grouped(), CLEAR_AFTER)
             .map_err(|e| messages::clipboard_failed(&e))?;
+        *self.copied.lock().unwrap_or_else(PoisonError::into_inner) = Some(copied);
         Ok(Copied {
             clear_after_secs: CLEAR_AFTER.as_secs(),
         })
+    }
+
+    /// The app is quitting: a password still on the clipboard goes with it.
+    pub fn on_exit(&self) {
+        if let Some(copied) = self.copied.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            clear_if_still(&self.clipboard, copied);
+        }
     }
 
     /// The reveal closed: the password is zeroized and cannot be shown or copied again.

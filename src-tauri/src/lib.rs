@@ -49,6 +49,15 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
     tauri::generate_context!("../tauri.conf.json")
 }
 
+/// What the app does on the runtime's events: at exit, a password still on the clipboard is cleared.
+pub fn on_run_event<R: Runtime>(app: &tauri::AppHandle<R>, event: &tauri::RunEvent) {
+    if let tauri::RunEvent::Exit = event {
+        if let Some(desktop) = app.try_state::<Desktop>() {
+            desktop.on_exit();
+        }
+    }
+}
+
 /// Starts the desktop app.
 pub fn run() {
     tracing_subscriber::fmt()
@@ -57,7 +66,7 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let result = app_builder(Builder::default())
+    let app = app_builder(Builder::default())
         .setup(|app| {
             let settings = match app.path().app_config_dir() {
                 Ok(dir) => settings::SettingsFile::at(dir.join("settings.json")),
@@ -72,9 +81,12 @@ pub fn run() {
             ));
             Ok(())
         })
-        .run(context());
-    if let Err(error) = result {
-        eprintln!("Keyturn could not start: {error}");
-        std::process::exit(1);
+        .build(context());
+    match app {
+        Ok(app) => app.run(|app, event| on_run_event(app, &event)),
+        Err(error) => {
+            eprintln!("Keyturn could not start: {error}");
+            std::process::exit(1);
+        }
     }
 }

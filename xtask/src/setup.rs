@@ -25,6 +25,8 @@ const PACKAGES: &[&str] = &[
     "procps",
     // The TLS tests serve a self-signed certificate with `openssl s_server`.
     "openssl",
+    // The end-to-end test reads the clipboard as another program would.
+    "xclip",
 ];
 
 pub fn install() -> Result<()> {

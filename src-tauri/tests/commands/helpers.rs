@@ -83,6 +83,11 @@ impl TestApp {
         }
     }
 
+    /// The runtime's exit event, as when the user quits.
+    pub fn quit(&self) {
+        keyturn::on_run_event(self._app.handle(), &tauri::RunEvent::Exit);
+    }
+
     /// Invokes a command as the page would; `Err` is the `{code, message}` the page would get.
     pub fn invoke(&self, command: &str, args: Value) -> Result<Value, Value> {
         let request = InvokeRequest {

@@ -97,3 +97,25 @@ fn the_server_going_away_mid_session_is_a_network_error() {
     );
     assert_eq!(app.keychain.len(), 1, "a network error does not sign the user out");
 }
+
+#[test]
+fn quitting_clears_a_password_still_on_the_clipboard_and_nothing_else() {
+    let server = TestServer::start();
+    let app = signed_in(&server);
+    app.invoke("create_app_password", json!({"label": "Mail"})).unwrap();
+    app.invoke("copy_secret", json!({})).unwrap();
+    app.quit();
+    assert_eq!(app.clipboard.get(), None, "the password left with the app");
+
+    let other = signed_in(&server);
+    other
+        .invoke("create_app_password", json!({"label": "Calendar"}))
+        .unwrap();
+    other.invoke("copy_secret", json!({})).unwrap();
+    other.clipboard.set("the user's own text").unwrap();
+    other.quit();
+    assert_eq!(
+        other.clipboard.get().as_deref().map(String::as_str),
+        Some("the user's own text")
+    );
+}
