@@ -60,6 +60,8 @@ fn for_api(failure: &ApiFailure) -> String {
             "You have {MAX_APP_PASSWORDS} app-specific passwords, the most allowed. Revoke one you no longer use, then try again."
         ),
         ErrorCode::NotFound => "That password was already revoked.".to_owned(),
+        // The client makes another password on its own; this shows only if that kept colliding.
+        ErrorCode::LookupTagConflict => "Keyturn couldn't make a password unlike your others. Try again.".to_owned(),
         ErrorCode::Internal => "Something went wrong on the server. Try again in a moment.".to_owned(),
         ErrorCode::Overloaded => "The server is busy. Try again in a moment.".to_owned(),
         // The server's sentence names the rule the label broke, in the protocol's words.

@@ -3,7 +3,7 @@ use std::time::Duration;
 use keyturn_protocol::wire::{
     AccountInfo, AppPasswordInfo, AppPasswordList, ChangePasswordRequest, CreateAppPasswordRequest, RevokeAllResult,
 };
-use keyturn_protocol::{AppPassword, AppPasswordId, Label, LookupTag, Verifier};
+use keyturn_protocol::{AppPassword, AppPasswordId, ErrorCode, Label, LookupTag, Verifier, VerifierParams};
 use reqwest::{RequestBuilder, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
@@ -13,6 +13,8 @@ use crate::{expect_status, json, Client, Error, Result};
 /// How many times a create is sent before giving up, and the pause before the first retry (doubling).
 const CREATE_ATTEMPTS: u32 = 3;
 const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(250);
+/// How many passwords are made before a lookup-tag collision is given up on.
+const TAG_ATTEMPTS: u32 = 3;
 
 /// The calls of one signed-in user.
 #[derive(Clone)]
@@ -79,6 +81,20 @@ impl SessionClient {
     /// server's parameters (argon2 off the async runtime), send them under a fresh Idempotency-Key, retry a
     /// failed send with the same key, and hand back the password once.
     pub async fn create_app_password(&self, label: &str) -> Result<CreatedAppPassword> {
+        self.create_with(label, AppPassword::generate).await
+    }
+
+    /// [`Self::create_app_password`] with the passwords `generate` makes, for tests that need a collision.
+    #[cfg(feature = "test-support")]
+    pub async fn create_app_password_with(
+        &self,
+        label: &str,
+        generate: impl FnMut() -> AppPassword,
+    ) -> Result<CreatedAppPassword> {
+        self.create_with(label, generate).await
+    }
+
+    async fn create_with(&self, label: &str, mut generate: impl FnMut() -> AppPassword) -> Result<CreatedAppPassword> {
         let label = Label::parse(label).map_err(Error::InvalidLabel)?;
         let params = self
             .client
@@ -87,7 +103,26 @@ impl SessionClient {
             .verifier_params
             .check_bounds()
             .map_err(Error::UnacceptableParams)?;
-        let password = AppPassword::generate();
+        let mut tries = 1;
+        loop {
+            let password = generate();
+            match self.send_with_retries(&label, &password, params).await {
+                // Another active password has the same 32-bit lookup tag (about 1 in 170 million with 25):
+                // this one would make every sign-in verify two, so make another.
+                Err(e) if e.is(ErrorCode::LookupTagConflict) && tries < TAG_ATTEMPTS => tries += 1,
+                other => return other.map(|info| CreatedAppPassword { info, password }),
+            }
+        }
+    }
+
+    /// Builds the verifier off the runtime and sends it under a fresh Idempotency-Key, sending again with the
+    /// same key after a failure the request may not have survived.
+    async fn send_with_retries(
+        &self,
+        label: &Label,
+        password: &AppPassword,
+        params: VerifierParams,
+    ) -> Result<AppPasswordInfo> {
         let for_verifier = password.clone();
         let verifier = tokio::task::spawn_blocking(move || Verifier::build(for_verifier.expose().as_bytes(), params))
             .await
@@ -96,12 +131,12 @@ impl SessionClient {
         let request = CreateAppPasswordRequest {
             label: label.as_str().to_owned(),
             verifier: verifier.as_str().to_owned(),
-            lookup_tag: LookupTag::of(&password).as_str().to_owned(),
+            lookup_tag: LookupTag::of(password).as_str().to_owned(),
         };
         let key = Uuid::new_v4().to_string();
         let mut pause = FIRST_RETRY_PAUSE;
         let mut attempt = 1;
-        let info = loop {
+        loop {
             match self.post_create(&request, &key).await {
                 Err(e) if e.is_transient() && attempt < CREATE_ATTEMPTS => {
                     tracing::warn!(attempt, error = %e, "creating an app password failed; retrying with the same key");
@@ -109,10 +144,9 @@ impl SessionClient {
                     pause *= 2;
                     attempt += 1;
                 }
-                other => break other?,
+                other => return other,
             }
-        };
-        Ok(CreatedAppPassword { info, password })
+        }
     }
 
     /// One `POST /v1/app-passwords` exactly as given, for tests that send what no real device would.

@@ -25,6 +25,8 @@ pub enum ErrorCode {
     InvalidLookupTag,
     /// An active app-specific password of the account already has this label (in any case).
     DuplicateLabel,
+    /// An active app-specific password of the account already has this lookup tag: make another password.
+    LookupTagConflict,
     /// The account has [`crate::MAX_APP_PASSWORDS`] active app-specific passwords.
     LimitReached,
     /// An `Idempotency-Key` sent again with a different body.
@@ -43,7 +45,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code a server of this version can send (all but [`ErrorCode::Unknown`]).
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::InvalidCredentials,
         ErrorCode::RateLimited,
         ErrorCode::Overloaded,
@@ -53,6 +55,7 @@ impl ErrorCode {
         ErrorCode::InvalidVerifier,
         ErrorCode::InvalidLookupTag,
         ErrorCode::DuplicateLabel,
+        ErrorCode::LookupTagConflict,
         ErrorCode::LimitReached,
         ErrorCode::IdempotencyMismatch,
         ErrorCode::MissingIdempotencyKey,
@@ -74,6 +77,7 @@ impl ErrorCode {
             ErrorCode::InvalidVerifier => "invalid_verifier",
             ErrorCode::InvalidLookupTag => "invalid_lookup_tag",
             ErrorCode::DuplicateLabel => "duplicate_label",
+            ErrorCode::LookupTagConflict => "lookup_tag_conflict",
             ErrorCode::LimitReached => "limit_reached",
             ErrorCode::IdempotencyMismatch => "idempotency_mismatch",
             ErrorCode::MissingIdempotencyKey => "missing_idempotency_key",
@@ -170,6 +174,7 @@ mod tests {
             | ErrorCode::InvalidVerifier
             | ErrorCode::InvalidLookupTag
             | ErrorCode::DuplicateLabel
+            | ErrorCode::LookupTagConflict
             | ErrorCode::LimitReached
             | ErrorCode::IdempotencyMismatch
             | ErrorCode::MissingIdempotencyKey

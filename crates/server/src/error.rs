@@ -35,6 +35,8 @@ pub enum ApiError {
     InvalidLookupTag,
     #[error("An app-specific password with this label already exists. Choose another label.")]
     DuplicateLabel,
+    #[error("An active app-specific password already has this lookup tag. Make another password.")]
+    LookupTagConflict,
     #[error("You have {MAX_APP_PASSWORDS} app-specific passwords, the most allowed. Revoke one to make another.")]
     LimitReached,
     #[error("This Idempotency-Key was already used for a different request.")]
@@ -66,6 +68,7 @@ impl ApiError {
             ApiError::InvalidVerifier(_) => ErrorCode::InvalidVerifier,
             ApiError::InvalidLookupTag => ErrorCode::InvalidLookupTag,
             ApiError::DuplicateLabel => ErrorCode::DuplicateLabel,
+            ApiError::LookupTagConflict => ErrorCode::LookupTagConflict,
             ApiError::LimitReached => ErrorCode::LimitReached,
             ApiError::IdempotencyMismatch => ErrorCode::IdempotencyMismatch,
             ApiError::MissingIdempotencyKey => ErrorCode::MissingIdempotencyKey,
@@ -87,7 +90,10 @@ impl ApiError {
             | ApiError::InvalidLabel(_)
             | ApiError::InvalidVerifier(_)
             | ApiError::InvalidLookupTag => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::DuplicateLabel | ApiError::LimitReached | ApiError::IdempotencyMismatch => StatusCode::CONFLICT,
+            ApiError::DuplicateLabel
+            | ApiError::LookupTagConflict
+            | ApiError::LimitReached
+            | ApiError::IdempotencyMismatch => StatusCode::CONFLICT,
             ApiError::MissingIdempotencyKey | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound | ApiError::NoSuchEndpoint => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -115,6 +121,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::DuplicateLabel => ApiError::DuplicateLabel,
+            StoreError::LookupTagConflict => ApiError::LookupTagConflict,
             StoreError::LimitReached => ApiError::LimitReached,
             StoreError::IdempotencyMismatch => ApiError::IdempotencyMismatch,
             other => ApiError::Internal(other.into()),
@@ -172,6 +179,7 @@ mod tests {
             ApiError::InvalidVerifier(VerifierError::Malformed),
             ApiError::InvalidLookupTag,
             ApiError::DuplicateLabel,
+            ApiError::LookupTagConflict,
             ApiError::LimitReached,
             ApiError::IdempotencyMismatch,
             ApiError::MissingIdempotencyKey,
@@ -192,6 +200,7 @@ mod tests {
                 ApiError::AppAuthFailed => 1,
                 ApiError::RateLimited(_) => 2,
                 ApiError::Overloaded => 17,
+                ApiError::LookupTagConflict => 18,
                 ApiError::Unauthenticated => 3,
                 ApiError::WeakPassword => 4,
                 ApiError::InvalidLabel(_) => 5,
@@ -208,7 +217,7 @@ mod tests {
                 ApiError::Internal(_) => 16,
             })
             .collect::<std::collections::BTreeSet<_>>();
-        assert_eq!(seen.len(), 18);
+        assert_eq!(seen.len(), 19);
     }
 
     #[test]

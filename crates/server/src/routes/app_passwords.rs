@@ -30,7 +30,7 @@ pub async fn list(State(app): State<AppState>, session: Session) -> Result<Json<
     (status = 201, body = AppPasswordInfo),
     (status = 400, description = "`missing_idempotency_key`", body = ErrorBody),
     (status = 401, description = "`unauthenticated`", body = ErrorBody),
-    (status = 409, description = "`duplicate_label`, `limit_reached` or `idempotency_mismatch`", body = ErrorBody),
+    (status = 409, description = "`duplicate_label`, `lookup_tag_conflict` (make another password), `limit_reached` or `idempotency_mismatch`", body = ErrorBody),
     (status = 422, description = "`invalid_label`, `invalid_verifier` or `invalid_lookup_tag`", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "create_app_password", skip_all, fields(account = %session.account, id))]

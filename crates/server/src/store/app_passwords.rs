@@ -89,6 +89,18 @@ impl Store {
         if active >= MAX_APP_PASSWORDS {
             return Err(StoreError::LimitReached);
         }
+        // Checked here, under the write lock, so the unique indexes' violations below can only be the label's;
+        // the tag's index holds even if this check were wrong.
+        let tag_taken: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM app_passwords WHERE account_id = ? AND lookup_tag = ? AND revoked_at IS NULL",
+        )
+        .bind(new.account.as_str())
+        .bind(new.lookup_tag.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if tag_taken.is_some() {
+            return Err(StoreError::LookupTagConflict);
+        }
         let info = AppPasswordInfo {
             id: AppPasswordId::new(Uuid::new_v4().to_string()),
             label: new.label.as_str().to_owned(),

@@ -36,6 +36,8 @@ pub enum StoreError {
     EmailTaken,
     #[error("an active app-specific password already has that label")]
     DuplicateLabel,
+    #[error("an active app-specific password already has that lookup tag")]
+    LookupTagConflict,
     #[error("the account has the most active app-specific passwords allowed")]
     LimitReached,
     #[error("the idempotency key was used for a different request")]

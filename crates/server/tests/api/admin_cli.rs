@@ -2,6 +2,8 @@
 //! shutdown, and logs without secrets.
 
 use std::io::{BufRead, BufReader, Write};
+
+use base64::Engine;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -222,6 +224,20 @@ fn the_server_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
         let _ = client.sign_in("ann@example.com", &secret("a wrong guess here")).await;
         (token, created.password.expose().to_owned())
     });
+    let grouped = keyturn_protocol::AppPassword::parse(&app_password)
+        .unwrap()
+        .grouped()
+        .to_string();
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("ann@example.com:{grouped}"));
+    let verifier: String = runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT verifier FROM app_passwords")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    });
 
     let status = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
@@ -256,6 +272,9 @@ fn the_server_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
         &token,
         &app_password,
         &app_password[..4],
+        &grouped,
+        &basic,
+        &verifier,
     ] {
         assert!(!logs.contains(secret), "the log contains a secret");
     }

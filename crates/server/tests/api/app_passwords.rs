@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use keyturn_protocol::wire::CreateAppPasswordRequest;
 use keyturn_protocol::{AppPassword, AppPasswordId, ErrorCode, LookupTag, Verifier, VerifierParams};
 
-use crate::helpers::{create_request, new_key, spawn_app, Refusal};
+use crate::helpers::{create_request, create_shared_request, new_key, shared_verifier, spawn_app, Refusal};
 
 #[tokio::test]
 async fn a_created_password_signs_in_and_stops_working_right_after_revoke() {
@@ -347,4 +347,66 @@ async fn a_malformed_lookup_tag_is_rejected() {
         );
     }
     assert_eq!(LookupTag::parse(&good.lookup_tag).unwrap().as_str(), good.lookup_tag);
+}
+
+#[tokio::test]
+async fn a_lookup_tag_already_active_in_the_account_is_a_conflict_until_revoked() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let mail = user
+        .session
+        .send_create(&create_shared_request("Mail"), &new_key())
+        .await
+        .unwrap();
+    let again = user
+        .session
+        .send_create(&create_shared_request("Calendar"), &new_key())
+        .await;
+    assert_eq!(again.refused(), Some(ErrorCode::LookupTagConflict));
+    let other = app.new_user().await;
+    assert!(
+        other
+            .session
+            .send_create(&create_shared_request("Calendar"), &new_key())
+            .await
+            .is_ok(),
+        "other accounts may"
+    );
+    user.session.revoke(&mail.id).await.unwrap();
+    assert!(user
+        .session
+        .send_create(&create_shared_request("Calendar"), &new_key())
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn the_client_makes_another_password_when_its_lookup_tag_is_taken() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    user.session
+        .send_create(&create_shared_request("Mail"), &new_key())
+        .await
+        .unwrap();
+    // The first password the device makes collides with Mail's tag; the second does not.
+    let (taken, _) = shared_verifier();
+    let mut made = vec![AppPassword::generate(), taken.clone()];
+    let created = user
+        .session
+        .create_app_password_with("Calendar", || made.pop().unwrap())
+        .await
+        .unwrap();
+    assert_ne!(created.password.expose(), taken.expose());
+    let before = app.state.argon2_verifications();
+    let who = app
+        .client
+        .whoami(&user.email, &created.password.grouped())
+        .await
+        .unwrap();
+    assert_eq!(who.label, "Calendar");
+    assert_eq!(
+        app.state.argon2_verifications() - before,
+        1,
+        "one candidate, one argon2 run"
+    );
 }

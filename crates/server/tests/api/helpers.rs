@@ -9,6 +9,7 @@ use keyturn_protocol::{AppPassword, ErrorCode, LookupTag, Verifier, VerifierPara
 use keyturn_server::testkit::{ManualClock, TestServer};
 use keyturn_server::{AppState, Argon2Limits, Options};
 use secrecy::SecretString;
+use sha2::{Digest, Sha256};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -105,7 +106,20 @@ pub fn shared_verifier() -> &'static (AppPassword, Verifier) {
     })
 }
 
+/// A create under `label` with the shared verifier. Active passwords need distinct lookup tags, so the tag is
+/// made from the label (the same label, the same request: replays stay replays); such a row never signs in.
 pub fn create_request(label: &str) -> CreateAppPasswordRequest {
+    let (_, verifier) = shared_verifier();
+    let tag = Sha256::digest(format!("test tag for {label}").as_bytes());
+    CreateAppPasswordRequest {
+        label: label.to_owned(),
+        verifier: verifier.as_str().to_owned(),
+        lookup_tag: hex::encode(&tag[..4]),
+    }
+}
+
+/// A create of the shared password itself, under `label`: it signs in at whoami.
+pub fn create_shared_request(label: &str) -> CreateAppPasswordRequest {
     let (password, verifier) = shared_verifier();
     CreateAppPasswordRequest {
         label: label.to_owned(),
