@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use unicode_general_category::{get_general_category, GeneralCategory};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::MAX_LABEL_CHARS;
@@ -18,6 +19,9 @@ pub enum LabelError {
     TooLong,
     #[error("A label cannot contain control characters such as tabs or line breaks.")]
     ControlCharacter,
+    /// Text-direction overrides, zero-width characters and the like make one label look like another.
+    #[error("A label cannot contain invisible or formatting characters, or characters Unicode has not assigned.")]
+    InvisibleCharacter,
 }
 
 impl Label {
@@ -26,8 +30,16 @@ impl Label {
         if label.is_empty() {
             return Err(LabelError::Empty);
         }
-        if label.chars().any(char::is_control) {
-            return Err(LabelError::ControlCharacter);
+        for c in label.chars() {
+            match get_general_category(c) {
+                GeneralCategory::Control | GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator => {
+                    return Err(LabelError::ControlCharacter);
+                }
+                GeneralCategory::Format | GeneralCategory::PrivateUse | GeneralCategory::Unassigned => {
+                    return Err(LabelError::InvisibleCharacter);
+                }
+                _ => {}
+            }
         }
         if label.chars().count() > MAX_LABEL_CHARS {
             return Err(LabelError::TooLong);
@@ -39,9 +51,10 @@ impl Label {
         &self.0
     }
 
-    /// Labels are unique per account regardless of case.
+    /// Labels are unique per account regardless of case and of compatibility forms: "Ｍａｉｌ" (full-width)
+    /// and "mail" are the same label.
     pub fn uniqueness_key(&self) -> String {
-        self.0.to_lowercase()
+        self.0.nfkc().collect::<String>().to_lowercase()
     }
 }
 
@@ -83,6 +96,35 @@ mod tests {
     fn control_characters_inside_are_rejected() {
         assert_eq!(Label::parse("Mail\tclient"), Err(LabelError::ControlCharacter));
         assert_eq!(Label::parse("Mail\u{7}"), Err(LabelError::ControlCharacter));
+    }
+
+    #[test]
+    fn characters_that_hide_or_disguise_text_are_rejected() {
+        for sneaky in [
+            "Mail\u{202E}kcatta", // right-to-left override (Cf)
+            "Ma\u{200B}il",       // zero-width space (Cf)
+            "Mail\u{2066}",       // left-to-right isolate (Cf)
+            "\u{FEFF}Mail",       // byte-order mark (Cf)
+            "Mail \u{E000}",      // private use (Co)
+            "Mail \u{0378}",      // unassigned (Cn)
+        ] {
+            assert_eq!(Label::parse(sneaky), Err(LabelError::InvisibleCharacter), "{sneaky:?}");
+        }
+        for breaking in ["Mail\u{2028}client", "Mail\u{2029}client"] {
+            assert_eq!(
+                Label::parse(breaking),
+                Err(LabelError::ControlCharacter),
+                "{breaking:?}"
+            );
+        }
+        assert!(Label::parse("Thunderbird · Büro 2 ✉").is_ok(), "ordinary text passes");
+    }
+
+    #[test]
+    fn full_width_and_ordinary_letters_are_the_same_label() {
+        let wide = Label::parse("Ｍａｉｌ").unwrap();
+        assert_eq!(wide.uniqueness_key(), Label::parse("mail").unwrap().uniqueness_key());
+        assert_eq!(wide.as_str(), "Ｍａｉｌ", "the label is shown as typed");
     }
 
     #[test]

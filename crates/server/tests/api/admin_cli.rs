@@ -2,11 +2,10 @@
 //! shutdown, and logs without secrets.
 
 use std::io::{BufRead, BufReader, Write};
-
-use base64::Engine;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use base64::Engine;
 use keyturn_client::Client;
 
 use keyturn_protocol::ErrorCode;
