@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use keyturn_client::{ApiFailure, Error};
-use keyturn_protocol::{ErrorCode, MAX_APP_PASSWORDS, MIN_PRIMARY_PASSWORD_CHARS};
+use keyturn_protocol::{ErrorCode, MAX_APP_PASSWORDS};
 
 use crate::error::{AppCode, CommandError};
 use crate::keychain::KeychainError;
@@ -50,9 +50,8 @@ fn for_api(failure: &ApiFailure) -> String {
         ErrorCode::InvalidCredentials => "The email or password is incorrect.".to_owned(),
         ErrorCode::RateLimited => try_again(failure.retry_after),
         ErrorCode::Unauthenticated => session_ended(),
-        ErrorCode::WeakPassword => {
-            format!("The new password must be at least {MIN_PRIMARY_PASSWORD_CHARS} characters.")
-        }
+        // The server's sentence says why (too short, a common password, a pattern) and what would help.
+        ErrorCode::WeakPassword => failure.message.clone(),
         ErrorCode::DuplicateLabel => {
             "You already have an app-specific password with this label. Choose another label.".to_owned()
         }

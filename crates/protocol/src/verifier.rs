@@ -113,6 +113,17 @@ impl Verifier {
         }
     }
 
+    /// The argon2 parameters this verifier was made with, if it is a PHC string at all.
+    pub fn params(&self) -> Option<VerifierParams> {
+        let hash = PasswordHash::new(&self.0).ok()?;
+        let params = Params::try_from(&hash).ok()?;
+        Some(VerifierParams {
+            m_cost: params.m_cost(),
+            t_cost: params.t_cost(),
+            p_cost: params.p_cost(),
+        })
+    }
+
     /// A verifier read back from storage, already checked when it was stored.
     pub fn from_stored(phc: String) -> Self {
         Self(phc)
@@ -205,6 +216,12 @@ mod tests {
             "and still serves smaller ones"
         );
         assert!(!Verifier::from_stored("garbage".into()).verify_in(b"x", &mut memory));
+    }
+
+    #[test]
+    fn a_verifier_knows_its_parameters() {
+        assert_eq!(Verifier::build(b"x", FAST).unwrap().params(), Some(FAST));
+        assert_eq!(Verifier::from_stored("garbage".into()).params(), None);
     }
 
     #[test]

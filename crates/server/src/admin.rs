@@ -5,8 +5,7 @@ use std::io::Write;
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
-use keyturn_protocol::limits::primary_password_is_long_enough;
-use keyturn_protocol::{Email, Label, VerifierParams, MIN_PRIMARY_PASSWORD_CHARS};
+use keyturn_protocol::{Email, Label, VerifierParams};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
@@ -41,9 +40,7 @@ pub async fn add_account(
     params: VerifierParams,
 ) -> anyhow::Result<()> {
     let email = parse_email(email)?;
-    if !primary_password_is_long_enough(password.expose_secret()) {
-        bail!("the password must be at least {MIN_PRIMARY_PASSWORD_CHARS} characters");
-    }
+    crate::password_policy::check(password.expose_secret(), &email)?;
     let hash = Argon2Pool::new(Argon2Limits::default())
         .hash_password(password, params)
         .await?;

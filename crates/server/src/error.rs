@@ -5,9 +5,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use keyturn_protocol::wire::{ErrorBody, ErrorDetail};
-use keyturn_protocol::{ErrorCode, LabelError, VerifierError, MAX_APP_PASSWORDS, MIN_PRIMARY_PASSWORD_CHARS};
+use keyturn_protocol::{ErrorCode, LabelError, VerifierError, MAX_APP_PASSWORDS};
 
 use crate::credentials::{HashError, Overloaded};
+use crate::password_policy::WeakPassword;
 use crate::store::StoreError;
 use crate::throttle::RetryAfter;
 
@@ -25,8 +26,9 @@ pub enum ApiError {
     Overloaded,
     #[error("Sign in to continue.")]
     Unauthenticated,
-    #[error("The new password must be at least {MIN_PRIMARY_PASSWORD_CHARS} characters.")]
-    WeakPassword,
+    /// Too short or too easy to guess; the sentence says which and what would help.
+    #[error("{0}")]
+    WeakPassword(WeakPassword),
     #[error("{0}")]
     InvalidLabel(LabelError),
     #[error("The verifier was rejected: {0}.")]
@@ -63,7 +65,7 @@ impl ApiError {
             ApiError::RateLimited(_) => ErrorCode::RateLimited,
             ApiError::Overloaded => ErrorCode::Overloaded,
             ApiError::Unauthenticated => ErrorCode::Unauthenticated,
-            ApiError::WeakPassword => ErrorCode::WeakPassword,
+            ApiError::WeakPassword(_) => ErrorCode::WeakPassword,
             ApiError::InvalidLabel(_) => ErrorCode::InvalidLabel,
             ApiError::InvalidVerifier(_) => ErrorCode::InvalidVerifier,
             ApiError::InvalidLookupTag => ErrorCode::InvalidLookupTag,
@@ -86,7 +88,7 @@ impl ApiError {
             }
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::WeakPassword
+            ApiError::WeakPassword(_)
             | ApiError::InvalidLabel(_)
             | ApiError::InvalidVerifier(_)
             | ApiError::InvalidLookupTag => StatusCode::UNPROCESSABLE_ENTITY,
@@ -174,7 +176,7 @@ mod tests {
             ApiError::RateLimited(RetryAfter(1)),
             ApiError::Overloaded,
             ApiError::Unauthenticated,
-            ApiError::WeakPassword,
+            ApiError::WeakPassword(WeakPassword(String::new())),
             ApiError::InvalidLabel(LabelError::Empty),
             ApiError::InvalidVerifier(VerifierError::Malformed),
             ApiError::InvalidLookupTag,
@@ -202,7 +204,7 @@ mod tests {
                 ApiError::Overloaded => 17,
                 ApiError::LookupTagConflict => 18,
                 ApiError::Unauthenticated => 3,
-                ApiError::WeakPassword => 4,
+                ApiError::WeakPassword(_) => 4,
                 ApiError::InvalidLabel(_) => 5,
                 ApiError::InvalidVerifier(_) => 6,
                 ApiError::InvalidLookupTag => 7,

@@ -24,6 +24,7 @@ pub mod clock;
 mod credentials;
 mod error;
 mod extract;
+mod password_policy;
 mod routes;
 mod session_token;
 mod state;

@@ -1,13 +1,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use keyturn_protocol::limits::primary_password_is_long_enough;
 use keyturn_protocol::wire::{AccountInfo, ChangePasswordRequest, ErrorBody};
 use keyturn_protocol::MAX_APP_PASSWORDS;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp, Session};
+use crate::password_policy;
 use crate::throttle::Scope;
 use crate::AppState;
 
@@ -65,9 +65,7 @@ pub async fn change_password(
             return Err(overloaded.into());
         }
     }
-    if !primary_password_is_long_enough(new.expose_secret()) {
-        return Err(ApiError::WeakPassword);
-    }
+    password_policy::check(new.expose_secret(), &session.email).map_err(ApiError::WeakPassword)?;
     let hash = app.argon2.hash_password(new, app.params).await?;
     let revoked = app
         .store

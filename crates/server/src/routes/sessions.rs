@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp, Session};
 use crate::session_token::SessionToken;
-use crate::store::AuditKind;
+use crate::store::{AccountId, AuditKind};
 use crate::throttle::Scope;
 use crate::AppState;
 
@@ -48,7 +48,8 @@ pub async fn create_session(
     let verifier = account
         .as_ref()
         .map_or_else(|| app.dummy.clone(), |a| a.password.clone());
-    let verified = match app.argon2.verify_password(verifier, password).await {
+    let stored_params = verifier.params();
+    let verified = match app.argon2.verify_password(verifier, password.clone()).await {
         Ok(verified) => verified,
         Err(overloaded) => {
             attempt.not_tried();
@@ -69,6 +70,9 @@ pub async fn create_session(
     };
     tracing::Span::current().record("account", tracing::field::display(&account.id));
     attempt.succeeded();
+    if stored_params != Some(app.params) {
+        rehash(&app, &account.id, password).await;
+    }
     let (token, token_hash) = SessionToken::issue();
     let expires_at = app.store.insert_session(&token_hash, &account.id, now).await?;
     app.store.record(&account.id, ip.into(), AuditKind::SignIn, now).await?;
@@ -97,4 +101,16 @@ pub async fn delete_current_session(
         .record(&session.account, ip.into(), AuditKind::SignOut, app.clock.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The password was stored with older argon2 parameters: now that it is known, store it with the current ones.
+/// Best effort: a sign-in never fails for it.
+async fn rehash(app: &AppState, account: &AccountId, password: SecretString) {
+    match app.argon2.hash_password(password, app.params).await {
+        Ok(hash) => match app.store.rehash_password(account, &hash).await {
+            Ok(()) => tracing::info!("primary password rehashed with the current parameters"),
+            Err(e) => tracing::warn!(error = %e, "could not store the rehashed password"),
+        },
+        Err(e) => tracing::warn!(error = %e, "could not rehash the password"),
+    }
 }

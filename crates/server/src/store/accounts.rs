@@ -107,6 +107,16 @@ impl Store {
             .collect()
     }
 
+    /// Replaces the stored hash of the same primary password, made with the server's current parameters.
+    pub async fn rehash_password(&self, account: &AccountId, password: &Verifier) -> Result<(), StoreError> {
+        sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+            .bind(password.as_str())
+            .bind(account.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Sets a new primary password and, in the same transaction, revokes every app-specific password and
     /// ends every session but `keep`. Returns the ids of the app passwords revoked.
     pub async fn change_password(

@@ -86,3 +86,28 @@ async fn changing_the_password_revokes_every_app_password_and_every_other_sessio
     );
     assert!(app.client.sign_in(&user.email, &secret(new_password)).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_common_new_password_is_weak_and_the_answer_says_why() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let result = user
+        .session
+        .change_password(&secret(PASSWORD), &secret("password1234"))
+        .await;
+    match result {
+        Err(keyturn_client::Error::Api(failure)) => {
+            assert_eq!((failure.status, failure.code), (422, ErrorCode::WeakPassword));
+            assert!(
+                failure.message.starts_with("This password is too easy to guess."),
+                "{}",
+                failure.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        app.client.sign_in(&user.email, &secret(PASSWORD)).await.is_ok(),
+        "nothing changed"
+    );
+}

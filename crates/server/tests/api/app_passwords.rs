@@ -258,7 +258,10 @@ async fn a_create_without_an_idempotency_key_is_a_bad_request() {
 async fn full_width_letters_do_not_make_a_second_label() {
     let app = spawn_app().await;
     let user = app.new_user().await;
-    user.session.send_create(&create_request("mail"), &new_key()).await.unwrap();
+    user.session
+        .send_create(&create_request("mail"), &new_key())
+        .await
+        .unwrap();
     let wide = user.session.send_create(&create_request("Ｍａｉｌ"), &new_key()).await;
     assert_eq!(wide.refused(), Some(ErrorCode::DuplicateLabel));
 }

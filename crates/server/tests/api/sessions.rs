@@ -251,3 +251,30 @@ async fn expired_sessions_and_old_idempotency_keys_are_purged_in_the_background(
     }
     assert_eq!((rows("sessions").await, rows("idempotency_keys").await), (0, 0));
 }
+
+#[tokio::test]
+async fn a_sign_in_rehashes_a_password_stored_with_older_parameters() {
+    let app = spawn_app().await;
+    let older = keyturn_protocol::VerifierParams {
+        m_cost: 12_288,
+        t_cost: 3,
+        p_cost: 1,
+    };
+    keyturn_server::admin::add_account(app.state.store(), "ann@example.com", secret(PASSWORD), older)
+        .await
+        .unwrap();
+    let db = app.db().await;
+    let stored = || async {
+        sqlx::query_scalar::<_, String>("SELECT password_hash FROM accounts")
+            .fetch_one(&db)
+            .await
+            .unwrap()
+    };
+    assert!(stored().await.contains("m=12288,t=3,p=1"));
+    app.client.sign_in("ann@example.com", &secret(PASSWORD)).await.unwrap();
+    assert!(
+        stored().await.contains("m=19456,t=2,p=1"),
+        "rehashed with the server's parameters"
+    );
+    assert!(app.client.sign_in("ann@example.com", &secret(PASSWORD)).await.is_ok());
+}
