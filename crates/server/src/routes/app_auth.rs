@@ -158,3 +158,35 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, Zeroizing<String>)>
     let (email, password) = text.split_once(':')?;
     Some((email.to_owned(), Zeroizing::new(password.to_owned())))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn with_authorization(value: &str) -> Option<HeaderMap> {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, HeaderValue::from_str(value).ok()?);
+        Some(headers)
+    }
+
+    proptest! {
+        #[test]
+        fn basic_credentials_come_back_as_they_were_sent(email in "[^:]{0,60}", password in "[\\s\\S]{0,60}") {
+            let encoded = STANDARD.encode(format!("{email}:{password}"));
+            let headers = with_authorization(&format!("Basic {encoded}")).unwrap();
+            let (got_email, got_password) = basic_credentials(&headers).unwrap();
+            prop_assert_eq!(got_email, email);
+            prop_assert_eq!(got_password.as_str(), password.as_str());
+        }
+
+        #[test]
+        fn any_authorization_header_is_read_without_panicking(value in "[ -~]{0,120}") {
+            if let Some(headers) = with_authorization(&value) {
+                let _ = basic_credentials(&headers);
+            }
+        }
+    }
+}
