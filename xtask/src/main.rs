@@ -1,8 +1,10 @@
-//! `cargo xtask demo | ci | e2e`: the README's two commands and the end-to-end run.
+//! `cargo xtask demo | ci | e2e | contract | setup`: the README's two commands, the end-to-end run and the
+//! contract fuzz.
 //!
 //! Each installs what it needs on a fresh Debian/Ubuntu machine first (apt packages, tauri-driver), so a new
 //! checkout needs nothing but Rust.
 
+mod contract;
 mod demo;
 mod e2e;
 mod setup;
@@ -17,14 +19,16 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("demo") => demo::run(),
         Some("e2e") => e2e::run_e2e(),
+        Some("contract") => contract::run_contract(),
         Some("setup") => setup::install()
             .and_then(|()| setup::install_tauri_driver())
             .and_then(|()| setup::install_cargo_machete()),
         _ => {
-            eprintln!("usage: cargo xtask <demo|ci|e2e|setup>");
+            eprintln!("usage: cargo xtask <demo|ci|e2e|contract|setup>");
             eprintln!("  demo   run Keyturn against a local server with a demo account");
             eprintln!("  ci     install what is missing, then fmt, clippy, machete and every test");
             eprintln!("  e2e    the end-to-end test: the real app in a virtual display");
+            eprintln!("  contract  schemathesis fuzzes the live server against docs/openapi.json");
             eprintln!("  setup  only install the system packages and tools");
             std::process::exit(2);
         }
@@ -38,6 +42,7 @@ fn ci() -> Result<()> {
     setup::install_cargo_machete()?;
     machete()?;
     cargo(&["test", "--workspace"])?;
+    contract::run_contract()?;
     e2e::run_e2e()?;
     println!("xtask ci: all checks passed");
     Ok(())

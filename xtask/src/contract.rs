@@ -1,0 +1,85 @@
+//! `cargo xtask contract`: schemathesis (from PyPI) fuzzes the live server against docs/openapi.json: every
+//! operation, a bounded number of generated requests from a fixed seed, to a server on loopback. It fails on
+//! any 5xx and on any answer that does not match its documented schema.
+
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use keyturn_server_process::ServerProcess;
+
+use crate::{run, workspace_root};
+
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+const EMAIL: &str = "contract@keyturn.test";
+const PASSWORD: &str = "contract test passphrase";
+
+pub fn run_contract() -> Result<()> {
+    install_schemathesis()?;
+    crate::cargo(&["build", "--workspace"])?;
+    let root = workspace_root();
+    let dir = root.join("target/contract");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let server = ServerProcess::start(
+        &root.join("target/debug/keyturn-server"),
+        &dir.join("keyturn.db"),
+        Some(&dir.join("server.log")),
+    )?;
+    server.add_account(EMAIL, PASSWORD)?;
+    // Two runs: everything but the calls that end the session, while it lives; then those two.
+    let ends_the_session = ["DELETE /v1/sessions/current", "POST /v1/account/password"];
+    for (which, pass) in [
+        ("--exclude-name", "while signed in"),
+        ("--include-name", "the calls that end a session"),
+    ] {
+        let token = sign_in(&server.url)?;
+        println!(
+            "$ st run docs/openapi.json --url {} ({pass}; 25 examples per operation, seed 1)",
+            server.url
+        );
+        let mut st = Command::new("st");
+        st.args(["run", "docs/openapi.json", "--url", &server.url, "--no-color"])
+            .args(["--max-examples", "25", "--seed", "1"])
+            .args(["--checks", "not_a_server_error,response_schema_conformance"])
+            .arg("-H")
+            .arg(format!("Authorization: Bearer {token}"))
+            .current_dir(&root);
+        for name in ends_the_session {
+            st.args([which, name]);
+        }
+        // Not `run`: on failure it would print the command line, and with it the session token.
+        let status = st.status().context("starting schemathesis (st)")?;
+        if !status.success() {
+            bail!("schemathesis found answers that break the contract (see above)");
+        }
+    }
+    Ok(())
+}
+
+fn install_schemathesis() -> Result<()> {
+    let found = Command::new("st")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        run(Command::new("python3").args(["-m", "pip", "install", "-q", SCHEMATHESIS]))?;
+    }
+    Ok(())
+}
+
+/// A session token for the contract account, read from the server's answer and never printed.
+fn sign_in(url: &str) -> Result<String> {
+    let script = "import json, sys, urllib.request\n\
+        body = json.dumps({'email': sys.argv[2], 'password': sys.argv[3]}).encode()\n\
+        request = urllib.request.Request(sys.argv[1] + '/v1/sessions', data=body, headers={'content-type': 'application/json'})\n\
+        print(json.load(urllib.request.urlopen(request))['token'])";
+    let output = Command::new("python3")
+        .args(["-c", script, url, EMAIL, PASSWORD])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("signing in with python3")?;
+    if !output.status.success() {
+        bail!("signing in to the contract server failed");
+    }
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+}
