@@ -255,68 +255,6 @@ async fn a_create_without_an_idempotency_key_is_a_bad_request() {
 }
 
 #[tokio::test]
-async fn full_width_letters_do_not_make_a_second_label() {
-    let app = spawn_app().await;
-    let user = app.new_user().await;
-    user.session
-        .send_create(&create_request("mail"), &new_key())
-        .await
-        .unwrap();
-    let wide = user.session.send_create(&create_request("Ｍａｉｌ"), &new_key()).await;
-    assert_eq!(wide.refused(), Some(ErrorCode::DuplicateLabel));
-}
-
-#[tokio::test]
-async fn labels_are_unique_per_account_regardless_of_case() {
-    let app = spawn_app().await;
-    let ann = app.new_user().await;
-    let bob = app.new_user().await;
-    ann.session
-        .send_create(&create_request("Thunderbird"), &new_key())
-        .await
-        .unwrap();
-    let result = ann
-        .session
-        .send_create(&create_request("  THUNDERBIRD "), &new_key())
-        .await;
-    assert_eq!(result.refused(), Some(ErrorCode::DuplicateLabel));
-    assert!(
-        bob.session
-            .send_create(&create_request("Thunderbird"), &new_key())
-            .await
-            .is_ok(),
-        "other accounts may"
-    );
-    ann.session.revoke_all().await.unwrap();
-    assert!(
-        ann.session
-            .send_create(&create_request("Thunderbird"), &new_key())
-            .await
-            .is_ok(),
-        "revoked ones free it"
-    );
-}
-
-#[tokio::test]
-async fn bad_labels_are_rejected_with_the_rule_they_broke() {
-    let app = spawn_app().await;
-    let user = app.new_user().await;
-    for (label, says) in [
-        ("   ", "Enter a label"),
-        (&*"x".repeat(61), "at most 60"),
-        ("Mail\nclient", "control"),
-        ("Mail\u{202E}kcatta", "invisible"),
-    ] {
-        match user.session.send_create(&create_request(label), &new_key()).await {
-            Err(keyturn_client::Error::Api(failure)) if failure.code == ErrorCode::InvalidLabel => {
-                assert!(failure.message.contains(says), "{}", failure.message);
-            }
-            other => panic!("{label:?}: {other:?}"),
-        }
-    }
-}
-
-#[tokio::test]
 async fn verifiers_with_other_parameters_or_algorithms_are_rejected() {
     let app = spawn_app().await;
     let user = app.new_user().await;

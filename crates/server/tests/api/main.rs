@@ -9,6 +9,7 @@ mod app_passwords;
 mod config;
 mod faults;
 mod helpers;
+mod labels;
 mod openapi;
 mod proxies;
 mod sessions;
