@@ -22,11 +22,12 @@ fn main() -> Result<()> {
         Some("contract") => contract::run_contract(),
         Some("setup") => setup::install()
             .and_then(|()| setup::install_tauri_driver())
-            .and_then(|()| setup::install_cargo_machete()),
+            .and_then(|()| setup::install_cargo_machete())
+            .and_then(|()| setup::install_cargo_deny()),
         _ => {
             eprintln!("usage: cargo xtask <demo|ci|e2e|contract|setup>");
             eprintln!("  demo   run Keyturn against a local server with a demo account");
-            eprintln!("  ci     install what is missing, then fmt, clippy, machete and every test");
+            eprintln!("  ci     install what is missing, then fmt, clippy, machete, deny and every test");
             eprintln!("  e2e    the end-to-end test: the real app in a virtual display");
             eprintln!("  contract  schemathesis fuzzes the live server against docs/openapi.json");
             eprintln!("  setup  only install the system packages and tools");
@@ -41,6 +42,9 @@ fn ci() -> Result<()> {
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     setup::install_cargo_machete()?;
     machete()?;
+    setup::install_cargo_deny()?;
+    // The advisories check needs the RustSec database from GitHub, out of reach here (see deny.toml).
+    cargo(&["deny", "check", "licenses", "bans", "sources"])?;
     cargo(&["test", "--workspace"])?;
     contract::run_contract()?;
     e2e::run_e2e()?;

@@ -82,6 +82,11 @@ pub fn install_tauri_driver() -> Result<()> {
     install_cargo_tool("tauri-driver", "2.1.0")
 }
 
+/// `cargo-deny`, which checks the dependency tree's licenses, bans and sources against deny.toml.
+pub fn install_cargo_deny() -> Result<()> {
+    install_cargo_tool("cargo-deny", "0.20.2")
+}
+
 /// `cargo-machete`, which finds dependencies a manifest names and no code uses.
 pub fn install_cargo_machete() -> Result<()> {
     install_cargo_tool("cargo-machete", "0.9.2")
