@@ -154,3 +154,90 @@ async fn beyond_the_argon2_queue_the_answer_is_503_and_costs_nothing_while_cache
     );
     assert!(app.client.config().await.is_ok(), "the server still answers");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_sign_ins_from_a_thousand_addresses_at_once_leave_the_server_answering() {
+    // Behind a trusted proxy, so each request is its own client and no address throttle stops the flood:
+    // only the argon2 pool's bound does.
+    let options = keyturn_server::Options {
+        trusted_proxies: "127.0.0.1/32".parse().unwrap(),
+        ..keyturn_server::Options::default()
+    };
+    let clock = keyturn_server::testkit::ManualClock::at_test_start();
+    let server = keyturn_server::testkit::TestServer::start_with(std::sync::Arc::new(clock), options)
+        .await
+        .unwrap();
+    server.add_account("ann@example.com", PASSWORD).await.unwrap();
+    let client = keyturn_client::Client::new(&server.url).unwrap();
+    let session = client.session(
+        client
+            .sign_in("ann@example.com", &secret(PASSWORD))
+            .await
+            .unwrap()
+            .token,
+    );
+    let mail = session
+        .create_app_password("Mail")
+        .await
+        .unwrap()
+        .password
+        .grouped()
+        .to_string();
+    client.whoami("ann@example.com", &mail).await.unwrap();
+
+    // Both ends of 1,000 connections live in this process: make room for 2,000 open files.
+    raise_open_file_limit(4096);
+    let http = reqwest::Client::new();
+    let before = server.state.argon2_verifications();
+    let flood = (0..1000u32).map(|i| {
+        let (http, url) = (http.clone(), format!("{}/v1/sessions", server.url));
+        async move {
+            http.post(url)
+                .header(
+                    "x-forwarded-for",
+                    format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256),
+                )
+                .json(&serde_json::json!({"email": format!("nobody{i}@example.com"), "password": "guess"}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    });
+    let meanwhile = async {
+        let mut answers = Vec::new();
+        for _ in 0..10 {
+            answers.push(client.config().await.is_ok());
+            answers.push(client.whoami("ann@example.com", &mail).await.is_ok());
+        }
+        answers
+    };
+    let (statuses, meanwhile) = tokio::join!(join_all(flood), meanwhile);
+    let runs = server.state.argon2_verifications() - before;
+    let unauthorized = statuses.iter().filter(|s| **s == 401).count() as u64;
+    let overloaded = statuses.iter().filter(|s| **s == 503).count();
+    assert!(statuses.iter().all(|s| *s == 401 || *s == 503), "only 401 and 503");
+    assert_eq!(unauthorized, runs, "each 401 cost one argon2 run, each 503 none");
+    assert!(overloaded > 0, "the queue overflowed");
+    assert!(
+        meanwhile.iter().all(|answered| *answered),
+        "health and cached sign-ins answered throughout"
+    );
+}
+
+/// Raises this process's soft limit on open files towards `wanted` (never past the hard limit), with util-linux's
+/// `prlimit`, as `ulimit -n` would in a shell.
+fn raise_open_file_limit(wanted: u64) {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    let Some(line) = limits.lines().find(|l| l.starts_with("Max open files")) else {
+        return;
+    };
+    let numbers: Vec<u64> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    let [soft, hard] = numbers[..] else { return };
+    if soft < wanted {
+        let _ = std::process::Command::new("prlimit")
+            .arg(format!("--pid={}", std::process::id()))
+            .arg(format!("--nofile={}:{hard}", wanted.min(hard)))
+            .status();
+    }
+}
