@@ -109,29 +109,23 @@ async fn a_redirect_is_not_followed_and_names_where_it_pointed() {
 }
 
 #[tokio::test]
-async fn an_untrusted_certificate_is_reported_as_such() {
-    // A real TLS server on this computer with a self-signed certificate no trust store holds.
+async fn a_certificate_is_trusted_through_the_os_store_and_refused_otherwise() {
+    // A company CA and a certificate for localhost it signed, served by openssl s_server on this computer.
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let made = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .args(["-addext", "subjectAltName=DNS:localhost", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl is installed by cargo xtask setup");
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let file = |name: &str| dir.path().join(name);
+    std::fs::write(file("san.ext"), "subjectAltName=DNS:localhost\n").unwrap();
+    for args in [
+        "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=Keyturn-Test-CA -keyout ca.key -out ca.pem",
+        "req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout key.pem -out leaf.csr",
+        "x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile san.ext -out cert.pem",
+    ] {
+        let made = std::process::Command::new("openssl")
+            .args(args.split(' '))
+            .current_dir(dir.path())
+            .output()
+            .expect("openssl is installed by cargo xtask setup");
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -146,9 +140,9 @@ async fn an_untrusted_certificate_is_reported_as_such() {
             &format!("127.0.0.1:{port}"),
             "-cert",
         ])
-        .arg(&cert)
+        .arg(file("cert.pem"))
         .arg("-key")
-        .arg(&key)
+        .arg(file("key.pem"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -157,9 +151,21 @@ async fn an_untrusted_certificate_is_reported_as_such() {
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let client = Client::new(&format!("https://localhost:{port}")).unwrap();
-    let result = client.config().await;
+    let url = format!("https://localhost:{port}");
+    // The machine's trust store does not hold the CA: the refusal is named for what it is.
+    let untrusted = Client::new(&url).unwrap().config().await;
+    // SSL_CERT_FILE is how a machine's trust store is pointed at a bundle (OpenSSL's convention, which the
+    // client's store follows): with the CA in it, the handshake succeeds, and s_server's HTML page is simply
+    // not the API.
+    std::env::set_var("SSL_CERT_FILE", file("ca.pem"));
+    let trusted = Client::new(&url).unwrap().config().await;
+    std::env::remove_var("SSL_CERT_FILE");
     let _ = tls.kill();
     let _ = tls.wait();
-    assert!(matches!(&result, Err(Error::Certificate(_))), "{:?}", result.err());
+    assert!(
+        matches!(&untrusted, Err(Error::Certificate(_))),
+        "{:?}",
+        untrusted.err()
+    );
+    assert!(matches!(&trusted, Err(Error::Protocol(_))), "{:?}", trusted.err());
 }
