@@ -6,7 +6,7 @@ use std::future::Future;
 use keyturn_protocol::ErrorCode;
 use keyturn_server::Argon2Limits;
 
-use crate::helpers::{secret, spawn_app, spawn_app_with, Refusal, PASSWORD};
+use crate::helpers::{ann_signed_in, secret, spawn_app, spawn_app_with, Refusal, PASSWORD};
 
 /// Runs every request at once, each in its own task, and returns the answers in order.
 async fn join_all<T: Send + 'static>(
@@ -167,15 +167,7 @@ async fn a_thousand_sign_ins_from_a_thousand_addresses_at_once_leave_the_server_
     let server = keyturn_server::testkit::TestServer::start_with(std::sync::Arc::new(clock), options)
         .await
         .unwrap();
-    server.add_account("ann@example.com", PASSWORD).await.unwrap();
-    let client = keyturn_client::Client::new(&server.url).unwrap();
-    let session = client.session(
-        client
-            .sign_in("ann@example.com", &secret(PASSWORD))
-            .await
-            .unwrap()
-            .token,
-    );
+    let (client, session) = ann_signed_in(&server).await;
     let mail = session
         .create_app_password("Mail")
         .await

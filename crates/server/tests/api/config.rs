@@ -1,11 +1,11 @@
 use std::sync::Arc;
 
-use keyturn_client::{Client, Error};
+use keyturn_client::Error;
 use keyturn_protocol::VerifierParams;
 use keyturn_server::testkit::TestServer;
 use keyturn_server::{Options, SystemClock};
 
-use crate::helpers::{secret, spawn_app, PASSWORD};
+use crate::helpers::{ann_signed_in, spawn_app};
 
 #[tokio::test]
 async fn config_advertises_the_verifier_parameters_and_the_limit() {
@@ -67,15 +67,7 @@ async fn a_client_refuses_to_build_verifiers_with_parameters_outside_the_protoco
     )
     .await
     .unwrap();
-    server.add_account("ann@example.com", PASSWORD).await.unwrap();
-    let client = Client::new(&server.url).unwrap();
-    let session = client.session(
-        client
-            .sign_in("ann@example.com", &secret(PASSWORD))
-            .await
-            .unwrap()
-            .token,
-    );
+    let (_, session) = ann_signed_in(&server).await;
     let result = session.create_app_password("Mail").await;
     assert!(
         matches!(result, Err(Error::UnacceptableParams(_))),

@@ -152,3 +152,16 @@ impl<T> Refusal for Result<T, keyturn_client::Error> {
         }
     }
 }
+
+/// Ann's account on `server`, and a client signed in as her: for tests that start a server of their own.
+pub async fn ann_signed_in(server: &TestServer) -> (Client, SessionClient) {
+    server.add_account("ann@example.com", PASSWORD).await.unwrap();
+    let client = Client::new(&server.url).unwrap();
+    let token = client
+        .sign_in("ann@example.com", &secret(PASSWORD))
+        .await
+        .unwrap()
+        .token;
+    let session = client.session(token);
+    (client, session)
+}

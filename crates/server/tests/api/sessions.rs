@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use keyturn_protocol::ErrorCode;
 
-use crate::helpers::{secret, spawn_app, Refusal, PASSWORD};
+use crate::helpers::{ann_signed_in, secret, spawn_app, Refusal, PASSWORD};
 
 #[tokio::test]
 async fn signing_in_returns_a_256_bit_token_that_is_stored_only_as_its_sha256() {
@@ -216,15 +216,7 @@ async fn expired_sessions_and_old_idempotency_keys_are_purged_in_the_background(
     let server = keyturn_server::testkit::TestServer::start_with(std::sync::Arc::new(clock.clone()), options)
         .await
         .unwrap();
-    server.add_account("ann@example.com", PASSWORD).await.unwrap();
-    let client = keyturn_client::Client::new(&server.url).unwrap();
-    let session = client.session(
-        client
-            .sign_in("ann@example.com", &secret(PASSWORD))
-            .await
-            .unwrap()
-            .token,
-    );
+    let (_, session) = ann_signed_in(&server).await;
     session.create_app_password("Mail").await.unwrap();
     let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", server.db_path.display()))
         .await
