@@ -7,7 +7,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
-use keyturn_protocol::Email;
+use keyturn_protocol::{Email, EmailError};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -27,6 +27,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
             Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
         }
+    }
+}
+
+/// The email a sign-in names. `Ok(None)` for a malformed one: it names no account and fails like an unknown
+/// one, after the same work. `Err` for one longer than any account's: refused before any work.
+pub fn claimed_email(raw: &str) -> Result<Option<Email>, EmailError> {
+    match Email::parse(raw) {
+        Ok(email) => Ok(Some(email)),
+        Err(EmailError::TooLong) => Err(EmailError::TooLong),
+        Err(_) => Ok(None),
     }
 }
 

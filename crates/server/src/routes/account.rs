@@ -54,17 +54,12 @@ pub async fn change_password(
         .find_account_by_id(&session.account)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    match app.argon2.verify_password(account.password, current).await {
-        Ok(true) => attempt.succeeded(),
-        Ok(false) => {
-            attempt.failed();
-            return Err(ApiError::InvalidCredentials);
-        }
-        Err(overloaded) => {
-            attempt.not_tried();
-            return Err(overloaded.into());
-        }
+    let (attempt, verified) = attempt.checked(app.argon2.verify_password(account.password, current).await)?;
+    if !verified {
+        attempt.failed();
+        return Err(ApiError::InvalidCredentials);
     }
+    attempt.succeeded();
     password_policy::check(new.expose_secret(), &session.email).map_err(ApiError::WeakPassword)?;
     let hash = app.argon2.hash_password(new, app.params).await?;
     let revoked = app

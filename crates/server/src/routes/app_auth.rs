@@ -8,12 +8,12 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::Duration;
 use keyturn_protocol::wire::{ErrorBody, WhoAmI};
-use keyturn_protocol::{AppPassword, Email, EmailError, LookupTag};
+use keyturn_protocol::{AppPassword, LookupTag};
 use zeroize::Zeroizing;
 
 use crate::credentials::Overloaded;
 use crate::error::ApiError;
-use crate::extract::ClientIp;
+use crate::extract::{claimed_email, ClientIp};
 use crate::store::{AuditKind, Candidate};
 use crate::throttle::Scope;
 use crate::verified_cache::Proof;
@@ -38,71 +38,53 @@ pub async fn whoami(
     headers: HeaderMap,
 ) -> Result<Json<WhoAmI>, ApiError> {
     let (email, password) = basic_credentials(&headers).ok_or(ApiError::AppAuthFailed)?;
-    // An address longer than any account's can name none: refused before any work.
-    let email = match Email::parse(&email) {
-        Ok(email) => Some(email),
-        Err(EmailError::TooLong) => return Err(ApiError::AppAuthFailed),
-        Err(_) => None,
-    };
+    let email = claimed_email(&email).map_err(|_| ApiError::AppAuthFailed)?;
     let now = app.clock.now();
     let account = match &email {
         Some(email) => app.store.find_account_by_email(email).await?,
         None => None,
     };
-    let password = AppPassword::parse(&password).map_err(|_| password);
-    // A password this process has verified is proven without argon2, so it is no guess: no back-off refuses
-    // it, and a mail client retrying a revoked password cannot lock out the other apps of the same computer.
-    let (candidates, proof) = match (&account, &password) {
-        (Some(account), Ok(password)) => {
-            let candidates = app.store.candidates(&account.id, &LookupTag::of(password)).await?;
-            (candidates, Some(app.verified.proof(password)))
-        }
-        _ => (Vec::new(), None),
+    let parsed = AppPassword::parse(&password).ok().map(|parsed| {
+        let proof = app.verified.proof(&parsed);
+        (parsed, proof)
+    });
+    let mut candidates = match (&account, &parsed) {
+        (Some(account), Some((parsed, _))) => app.store.candidates(&account.id, &LookupTag::of(parsed)).await?,
+        _ => Vec::new(),
     };
-    let cached = proof
+    let cached = parsed
         .as_ref()
-        .and_then(|proof| candidates.iter().position(|c| app.verified.hit(&c.id, proof)));
-    let found = match (cached, &account) {
-        (Some(i), Some(account)) => Some((account, candidates.into_iter().nth(i))),
-        _ => {
+        .and_then(|(_, proof)| candidates.iter().position(|c| app.verified.hit(&c.id, proof)));
+    let found = match cached {
+        // A password this process has verified is proven without argon2, so it is no guess: no back-off
+        // refuses it, and a mail client retrying a revoked password cannot lock out the other apps of the
+        // same computer.
+        Some(i) => Some(candidates.swap_remove(i)),
+        None => {
             let attempt = app
                 .throttle
                 .reserve(Scope::AppAuth, email.as_ref(), ip, now)
                 .map_err(ApiError::RateLimited)?;
-            let verified = match (proof, password) {
-                (Some(proof), Ok(password)) => verify(&app, candidates, password, proof).await,
-                // Same argon2 work as a real miss, so the answer does not tell which e-mails exist.
-                (_, Err(text)) => app
+            // Without candidates (an unknown account included), or with a password that is not one, the same
+            // argon2 work against the dummy: the answer does not tell which e-mails exist.
+            let verified = match parsed {
+                Some((parsed, proof)) => verify(&app, candidates, parsed, proof).await,
+                None => app
                     .argon2
-                    .verify_password(app.dummy.clone(), text.as_str().into())
-                    .await
-                    .map(|_| None),
-                (None, Ok(password)) => app
-                    .argon2
-                    .verify_app_password(app.dummy.clone(), password)
+                    .verify_password(app.dummy.clone(), password.as_str().into())
                     .await
                     .map(|_| None),
             };
-            let verified = match verified {
-                Ok(verified) => verified,
-                Err(overloaded) => {
-                    attempt.not_tried();
-                    return Err(overloaded.into());
-                }
-            };
-            match (&account, verified) {
-                (Some(account), Some(candidate)) => {
-                    attempt.succeeded();
-                    Some((account, Some(candidate)))
-                }
-                _ => {
-                    attempt.failed();
-                    None
-                }
+            let (attempt, found) = attempt.checked(verified)?;
+            if found.is_some() {
+                attempt.succeeded();
+            } else {
+                attempt.failed();
             }
+            found
         }
     };
-    let Some((account, Some(candidate))) = found else {
+    let (Some(account), Some(candidate)) = (&account, found) else {
         if let Some(account) = &account {
             app.store
                 .record(&account.id, ip.into(), AuditKind::FailedAppSignIn, now)

@@ -2,11 +2,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use keyturn_protocol::wire::{AccountSummary, ErrorBody, SessionCreated, SignInRequest};
-use keyturn_protocol::{Email, EmailError};
 use secrecy::SecretString;
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ClientIp, Session};
+use crate::extract::{claimed_email, ApiJson, ClientIp, Session};
 use crate::session_token::SessionToken;
 use crate::store::{AccountId, AuditKind};
 use crate::throttle::Scope;
@@ -27,13 +26,7 @@ pub async fn create_session(
     ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
-    // A malformed address names no account: it fails like an unknown one, after the same work. One longer
-    // than any account's is refused before any work.
-    let email = match Email::parse(&request.email) {
-        Ok(email) => Some(email),
-        Err(EmailError::TooLong) => return Err(ApiError::InvalidCredentials),
-        Err(_) => None,
-    };
+    let email = claimed_email(&request.email).map_err(|_| ApiError::InvalidCredentials)?;
     let password = SecretString::from(request.password);
     let now = app.clock.now();
     let attempt = app
@@ -49,13 +42,7 @@ pub async fn create_session(
         .as_ref()
         .map_or_else(|| app.dummy.clone(), |a| a.password.clone());
     let stored_params = verifier.params();
-    let verified = match app.argon2.verify_password(verifier, password.clone()).await {
-        Ok(verified) => verified,
-        Err(overloaded) => {
-            attempt.not_tried();
-            return Err(overloaded.into());
-        }
-    };
+    let (attempt, verified) = attempt.checked(app.argon2.verify_password(verifier, password.clone()).await)?;
     let account = match account {
         Some(account) if verified => account,
         other => {

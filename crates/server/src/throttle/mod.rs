@@ -324,6 +324,18 @@ impl Attempt<'_> {
         self.settled = true;
         self.throttle.settle(&self, &Outcome::NotTried);
     }
+
+    /// The attempt back with what the check found; or, when the check could not run (`Err`), the attempt
+    /// settled as not tried.
+    pub fn checked<T, E>(self, check: Result<T, E>) -> Result<(Self, T), E> {
+        match check {
+            Ok(found) => Ok((self, found)),
+            Err(e) => {
+                self.not_tried();
+                Err(e)
+            }
+        }
+    }
 }
 
 impl Drop for Attempt<'_> {
