@@ -1,11 +1,6 @@
 //! Where the session token lives: only the OS keychain (Secret Service, macOS Keychain, Windows Credential
 //! Manager). Calls block, so callers run them on the blocking pool.
 
-#[cfg(any(test, feature = "test-support"))]
-use std::collections::HashMap;
-#[cfg(any(test, feature = "test-support"))]
-use std::sync::{Mutex, PoisonError};
-
 use secrecy::{ExposeSecret, SecretString};
 
 /// The keychain entries' service name; `secret-tool search service app.keyturn.desktop` finds them.
@@ -55,54 +50,65 @@ impl TokenStore for OsKeychain {
     }
 }
 
-/// An in-memory keychain for tests (feature `test-support`).
 #[cfg(any(test, feature = "test-support"))]
-#[derive(Default)]
-pub struct MemoryKeychain {
-    entries: Mutex<HashMap<String, String>>,
-    /// When set, every call fails like a machine without a Secret Service.
-    pub broken: bool,
-}
+pub use memory::MemoryKeychain;
 
+/// An in-memory keychain for tests (feature `test-support`), never in a release build.
 #[cfg(any(test, feature = "test-support"))]
-impl MemoryKeychain {
-    pub fn broken() -> Self {
-        Self {
-            broken: true,
-            ..Self::default()
+mod memory {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, PoisonError};
+
+    use secrecy::{ExposeSecret, SecretString};
+
+    use super::{KeychainError, TokenStore};
+
+    /// An in-memory keychain for tests (feature `test-support`).
+    #[derive(Default)]
+    pub struct MemoryKeychain {
+        entries: Mutex<HashMap<String, String>>,
+        /// When set, every call fails like a machine without a Secret Service.
+        pub broken: bool,
+    }
+
+    impl MemoryKeychain {
+        pub fn broken() -> Self {
+            Self {
+                broken: true,
+                ..Self::default()
+            }
+        }
+
+        fn entries(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, String>>, KeychainError> {
+            if self.broken {
+                return Err(KeychainError("no Secret Service on the session bus".to_owned()));
+            }
+            Ok(self.entries.lock().unwrap_or_else(PoisonError::into_inner))
+        }
+
+        pub fn len(&self) -> usize {
+            self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
+        }
+
+        pub fn is_empty(&self) -> bool {
+            self.len() == 0
         }
     }
 
-    fn entries(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, String>>, KeychainError> {
-        if self.broken {
-            return Err(KeychainError("no Secret Service on the session bus".to_owned()));
+    impl TokenStore for MemoryKeychain {
+        fn load(&self, server_url: &str) -> Result<Option<SecretString>, KeychainError> {
+            Ok(self.entries()?.get(server_url).map(|t| SecretString::from(t.as_str())))
         }
-        Ok(self.entries.lock().unwrap_or_else(PoisonError::into_inner))
-    }
 
-    pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
-    }
+        fn save(&self, server_url: &str, token: &SecretString) -> Result<(), KeychainError> {
+            self.entries()?
+                .insert(server_url.to_owned(), token.expose_secret().to_owned());
+            Ok(())
+        }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-#[cfg(any(test, feature = "test-support"))]
-impl TokenStore for MemoryKeychain {
-    fn load(&self, server_url: &str) -> Result<Option<SecretString>, KeychainError> {
-        Ok(self.entries()?.get(server_url).map(|t| SecretString::from(t.as_str())))
-    }
-
-    fn save(&self, server_url: &str, token: &SecretString) -> Result<(), KeychainError> {
-        self.entries()?
-            .insert(server_url.to_owned(), token.expose_secret().to_owned());
-        Ok(())
-    }
-
-    fn delete(&self, server_url: &str) -> Result<(), KeychainError> {
-        self.entries()?.remove(server_url);
-        Ok(())
+        fn delete(&self, server_url: &str) -> Result<(), KeychainError> {
+            self.entries()?.remove(server_url);
+            Ok(())
+        }
     }
 }

@@ -41,7 +41,7 @@ fn ci() -> Result<()> {
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     setup::install_cargo_machete()?;
-    machete()?;
+    cargo(&["machete"])?;
     setup::install_cargo_deny()?;
     // The advisories check needs the RustSec database from GitHub, out of reach here (see deny.toml).
     cargo(&["deny", "check", "licenses", "bans", "sources"])?;
@@ -56,16 +56,10 @@ fn ci() -> Result<()> {
 pub fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     println!("$ cargo {}", args.join(" "));
-    run(Command::new(cargo).args(args).current_dir(workspace_root()))
-}
-
-/// `cargo machete`: dependencies a manifest names and no code uses. cargo-machete tells `cargo machete` from
-/// a direct call by the absence of `CARGO_PKG_NAME`, which running inside `cargo xtask` sets.
-fn machete() -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    println!("$ cargo machete");
+    // `cargo xtask` runs with this crate's CARGO_PKG_NAME set; cargo-machete reads its presence as "not
+    // started by cargo" and takes its own name for a path. No cargo command needs it.
     run(Command::new(cargo)
-        .arg("machete")
+        .args(args)
         .env_remove("CARGO_PKG_NAME")
         .current_dir(workspace_root()))
 }
