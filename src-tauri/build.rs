@@ -1,5 +1,7 @@
-//! The Tauri config lives at the repository root; the app's own commands are the only ones the window may
-//! call, each granted by name in `capabilities/main.json`.
+//! The app's manifest is the repository root's Cargo.toml (so the Tauri CLI finds it beside tauri.conf.json),
+//! its sources here in src-tauri/. Tauri's build step runs in the root and writes its generated permissions
+//! and schemas there (`permissions/`, `gen/`, both ignored by git). The app's own commands are the only ones
+//! the window may call, each granted by name in `capabilities/main.json`.
 
 const COMMANDS: &[&str] = &[
     "app_info",
@@ -16,7 +18,7 @@ const COMMANDS: &[&str] = &[
 
 fn main() {
     let attributes = tauri_build::Attributes::new()
-        .config_path("../tauri.conf.json")
+        .capabilities_path_pattern("src-tauri/capabilities/**/*")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     if let Err(error) = tauri_build::try_build(attributes) {
         eprintln!("tauri build failed: {error:#}");

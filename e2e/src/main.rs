@@ -4,10 +4,15 @@
 //! `tauri-driver` and WebKitWebDriver, against the real `keyturn-server` and the real Secret Service.
 //!
 //! `cargo xtask e2e` (and `cargo xtask ci`) runs it inside `xvfb-run` and `dbus-run-session` with an unlocked
-//! `gnome-keyring-daemon`. [`processes`] starts the server and the driver; [`ui`] is a small vocabulary for
-//! the window; [`scenario`] is the story, each step asserted. Screenshots land in `target/e2e/`.
+//! `gnome-keyring-daemon`. [`processes`] starts the server and the driver; [`proxy`] stands between app and
+//! server so the network can go away; [`ui`] is a small vocabulary for the window; [`scenario`] is the story,
+//! each step asserted. Screenshots land in `target/e2e/`.
+//!
+//! `KEYTURN_E2E_APP` names the app binary (default: the debug build; CI gives the installed
+//! `/usr/bin/keyturn`), `KEYTURN_E2E_AXE` axe-core's script.
 
 mod processes;
+mod proxy;
 mod scenario;
 mod ui;
 
@@ -27,6 +32,11 @@ async fn main() -> Result<()> {
     let shots = root.join("target/e2e");
     std::fs::create_dir_all(&shots)?;
     let bin = root.join("target/debug");
+    let app = std::env::var_os("KEYTURN_E2E_APP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| bin.join("keyturn"));
+    let axe = std::env::var_os("KEYTURN_E2E_AXE").map(PathBuf::from);
+    println!("e2e: the app is {}", app.display());
     let work = tempfile::tempdir()?;
 
     let server = ServerProcess::start(
@@ -37,13 +47,20 @@ async fn main() -> Result<()> {
     for theme in [scenario::Theme::Light, scenario::Theme::Dark] {
         let email = format!("{}@keyturn.test", theme.name());
         server.add_account(&email, scenario::PASSWORD)?;
-        let driver = processes::Driver::start(
-            &server.url,
-            &work.path().join(theme.name()),
+        let proxy = proxy::Proxy::start(&server.url).await?;
+        let app_env = processes::AppEnv::new(&proxy.url(), &work.path().join(theme.name()), theme)?;
+        let driver = processes::Driver::start(&app_env, &shots.join(format!("{}-app.log", theme.name())))?;
+        let run = scenario::Run {
+            api: keyturn_client::Client::new(&server.url)?,
+            app: app.clone(),
+            app_env,
+            axe: axe.clone(),
+            driver: driver.url(),
+            proxy,
+            shots: shots.clone(),
             theme,
-            &shots.join(format!("{}-app.log", theme.name())),
-        )?;
-        let run = scenario::Run::new(&server.url, &bin.join("keyturn"), driver.url(), &shots, theme, &email)?;
+            email,
+        };
         // A stalled driver must fail the run, not hang CI.
         tokio::time::timeout(std::time::Duration::from_secs(300), run.everything())
             .await

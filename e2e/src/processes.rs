@@ -10,25 +10,72 @@ use anyhow::{bail, Context, Result};
 
 use crate::scenario::Theme;
 
-/// `tauri-driver` on free ports. The app it launches inherits this environment: the server URL, its own
-/// settings directory, and the theme.
+/// The environment the app runs in: the server URL, its own settings directory, and the theme.
+pub struct AppEnv {
+    vars: Vec<(&'static str, String)>,
+}
+
+impl AppEnv {
+    pub fn new(server_url: &str, config_home: &Path, theme: Theme) -> Result<Self> {
+        std::fs::create_dir_all(config_home)?;
+        Ok(Self {
+            vars: vec![
+                ("KEYTURN_API_URL", server_url.to_owned()),
+                ("XDG_CONFIG_HOME", config_home.display().to_string()),
+                ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".to_owned()),
+                ("GTK_THEME", theme.gtk_theme().to_owned()),
+            ],
+        })
+    }
+
+    pub fn apply<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        command.envs(self.vars.iter().map(|(k, v)| (k, v)))
+    }
+
+    /// Waits until the app has written its window's size and place (it does once the window settles).
+    pub async fn wait_for_window_state(&self) -> Result<()> {
+        let config_home = self
+            .vars
+            .iter()
+            .find(|(k, _)| *k == "XDG_CONFIG_HOME")
+            .map(|(_, v)| PathBuf::from(v))
+            .context("XDG_CONFIG_HOME")?;
+        let file = config_home.join("app.keyturn.desktop/.window-state.json");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let started = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+        loop {
+            let now = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+            if now.is_some() && now != started {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("the window's place was not saved in {}", file.display());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The folder of the app's log files (the platform's log folder for its identifier).
+    pub fn log_dir() -> Result<PathBuf> {
+        let data_home = std::env::var_os("XDG_DATA_HOME").context("XDG_DATA_HOME is set by xtask")?;
+        Ok(PathBuf::from(data_home).join("app.keyturn.desktop/logs"))
+    }
+}
+
+/// `tauri-driver` on free ports. The app it launches inherits the [`AppEnv`].
 pub struct Driver {
     child: Child,
     port: u16,
 }
 
 impl Driver {
-    pub fn start(server_url: &str, config_home: &Path, theme: Theme, log: &Path) -> Result<Self> {
-        std::fs::create_dir_all(config_home)?;
+    pub fn start(app_env: &AppEnv, log: &Path) -> Result<Self> {
         let port = free_port()?;
         let native_port = free_port()?;
         let mut command = Command::new(tauri_driver());
-        command
+        app_env
+            .apply(&mut command)
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .env("KEYTURN_API_URL", server_url)
-            .env("XDG_CONFIG_HOME", config_home)
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            .env("GTK_THEME", theme.gtk_theme())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log)?);
         let child = command
@@ -68,6 +115,19 @@ fn tauri_driver() -> PathBuf {
     in_cargo_home
         .filter(|p| p.exists())
         .unwrap_or_else(|| PathBuf::from("tauri-driver"))
+}
+
+/// The session token the Secret Service holds, to check it appears nowhere else. Never printed.
+pub fn keychain_token() -> Result<String> {
+    let output = Command::new("secret-tool")
+        .args(["lookup", "service", "app.keyturn.desktop"])
+        .output()
+        .context("running secret-tool")?;
+    anyhow::ensure!(
+        output.status.success() && !output.stdout.is_empty(),
+        "no token in the keychain"
+    );
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 /// Whether the Secret Service holds a Keyturn entry, asked through `secret-tool` as a user would. Only the

@@ -7,7 +7,12 @@ use anyhow::{ensure, Context, Result};
 use keyturn_client::Client;
 use keyturn_protocol::{ErrorCode, LabelError, MAX_LABEL_CHARS};
 
-use crate::processes::keychain_has_entry;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+
+use crate::processes::{keychain_has_entry, keychain_token, AppEnv};
+use crate::proxy::Proxy;
 use crate::ui::{button_xpath, Window};
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -36,58 +41,154 @@ impl Theme {
 }
 
 pub struct Run {
-    api: Client,
-    app: PathBuf,
-    driver: String,
-    shots: PathBuf,
-    theme: Theme,
-    email: String,
+    /// The account server, directly, as a third-party app reaches it.
+    pub api: Client,
+    pub app: PathBuf,
+    pub app_env: AppEnv,
+    pub axe: Option<PathBuf>,
+    pub driver: String,
+    /// Between the app and the server.
+    pub proxy: Proxy,
+    pub shots: PathBuf,
+    pub theme: Theme,
+    pub email: String,
 }
 
-impl Run {
-    pub fn new(server_url: &str, app: &Path, driver: String, shots: &Path, theme: Theme, email: &str) -> Result<Self> {
-        Ok(Self {
-            api: Client::new(server_url)?,
-            app: app.to_owned(),
-            driver,
-            shots: shots.to_owned(),
-            theme,
-            email: email.to_owned(),
-        })
-    }
+/// Click Create to the revealed password's first paint, with the default argon2 parameters.
+const CREATE_TO_REVEAL_GOAL_MS: f64 = 150.0;
 
+/// Where the story moves and sizes the window, to find it there after a restart.
+const MOVED_WINDOW: (u32, u32, u32, u32) = (60, 40, 820, 700);
+
+impl Run {
     async fn launch(&self) -> Result<Window> {
-        Window::launch(&self.driver, &self.app, &self.shots, self.theme.name()).await
+        Window::launch(
+            &self.driver,
+            &self.app,
+            &self.shots,
+            self.theme.name(),
+            self.axe.as_deref(),
+        )
+        .await
     }
 
     pub async fn everything(&self) -> Result<()> {
         let window = self.launch().await?;
         self.sign_in(&window).await.context("signing in")?;
         let first = self.generate_and_use(&window).await.context("generating a password")?;
+        self.about(&window).await.context("About")?;
+        let (x, y, width, height) = MOVED_WINDOW;
+        window.client.set_window_rect(x, y, width, height).await?;
+        let placed = window.client.get_window_rect().await?;
+        self.app_env.wait_for_window_state().await?;
+        let token = keychain_token()?;
 
         window.close().await?;
         ensure!(keychain_has_entry()?, "the session token is in the keychain");
-        let window = self.launch().await?;
-        window
-            .text("Sign-In and Security")
-            .await
-            .context("a restart goes straight to the list")?;
+        let window = self.offline_at_launch().await.context("offline at launch")?;
         window.text(&self.email).await?;
         window.text("Thunderbird on laptop").await?;
+        let restored = window.client.get_window_rect().await?;
+        ensure!(
+            restored == placed,
+            "the window comes back where it was left: {placed:?}, not {restored:?}"
+        );
 
+        self.second_launch(&window).await.context("a second launch")?;
         self.remove_one(&window, &first)
             .await
             .context("removing one password")?;
-        self.revoke_all(&window).await.context("revoking all")?;
+        let more = self.revoke_all(&window).await.context("revoking all")?;
         self.sign_out(&window).await.context("signing out")?;
         window.close().await?;
+
+        let mut secrets = vec![PASSWORD.to_owned(), first, token];
+        secrets.extend(more);
+        log_holds_no_secret(&secrets)
+    }
+
+    /// The server can't be reached at launch: the kept session stays, and Try Again gets through once the
+    /// network is back, without asking for the password.
+    async fn offline_at_launch(&self) -> Result<Window> {
+        self.proxy.unplug();
+        let window = self.launch().await?;
+        window
+            .wait_text(
+                "launch-error-text",
+                "Keyturn can't reach the server. Check your internet connection and the server address under Advanced.",
+            )
+            .await?;
+        ensure!(window.focused_text().await? == "Try Again", "Try Again has the focus");
+        window.screenshot("06b-offline-at-launch").await?;
+        self.proxy.plug().await?;
+        window.click("Try Again").await?;
+        window
+            .text("Sign-In and Security")
+            .await
+            .context("Try Again goes straight to the list")?;
+        Ok(window)
+    }
+
+    /// Starting Keyturn again while it runs hands over to the open window and exits.
+    async fn second_launch(&self, window: &Window) -> Result<()> {
+        println!("e2e: {}: start Keyturn a second time", self.theme.name());
+        const HANDED_OVER: &str = "a second launch brought the open window to the front";
+        let before = read_log()?.matches(HANDED_OVER).count();
+        let mut second = self
+            .app_env
+            .apply(&mut std::process::Command::new(&self.app))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = second.try_wait()? {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = second.kill();
+                bail!("the second Keyturn did not hand over and exit");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        ensure!(status.success(), "the second Keyturn exited with {status}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while read_log()?.matches(HANDED_OVER).count() == before {
+            ensure!(
+                Instant::now() < deadline,
+                "the open window was not told of the second launch"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        window.text("Sign-In and Security").await?;
         Ok(())
+    }
+
+    /// About names the version, the server in use and the log folder; the list names the server too.
+    async fn about(&self, window: &Window) -> Result<()> {
+        let host = self.proxy.url().trim_start_matches("http://").to_owned();
+        window
+            .wait_text("account-server", &format!("Connected to {host}"))
+            .await?;
+        window.click("About").await?;
+        window.text("About Keyturn").await?;
+        window.wait_text("about-version", env!("CARGO_PKG_VERSION")).await?;
+        window.wait_text("about-server", &self.proxy.url()).await?;
+        let logs = window.text_of("about-logs").await?;
+        ensure!(
+            Path::new(&logs) == AppEnv::log_dir()?,
+            "About names the log folder, not {logs:?}"
+        );
+        window.screenshot("06a-about").await?;
+        window.click("Close").await?;
+        window.gone("//dialog[@id='about-dialog']").await
     }
 
     async fn sign_in(&self, window: &Window) -> Result<()> {
         window.button("Sign In").await?;
         window.fill("Email", &self.email).await?;
         window.screenshot("01-sign-in").await?;
+        window.check_accessibility("Sign in").await?;
 
         window.fill("Password", "not my password").await?;
         window.click("Sign In").await?;
@@ -144,7 +245,21 @@ impl Run {
             .await?;
         ensure!(create.is_enabled().await?, "Create is enabled once there is a label");
         window.screenshot("04-label-dialog").await?;
-        create.click().await?;
+        window.check_accessibility("Label").await?;
+        let create_ms = window
+            .time_click_to_paint("label-create", "reveal-password", || async {
+                create.click().await?;
+                Ok(())
+            })
+            .await?;
+        println!(
+            "e2e: {}: Create to the revealed password: {create_ms:.0} ms (goal < {CREATE_TO_REVEAL_GOAL_MS} ms)",
+            self.theme.name()
+        );
+        ensure!(
+            create_ms < CREATE_TO_REVEAL_GOAL_MS,
+            "Create to the reveal took {create_ms:.0} ms"
+        );
 
         let password = window.text_of("reveal-password").await?;
         ensure!(
@@ -154,6 +269,7 @@ impl Run {
         );
         window.text("This password will only be displayed once.").await?;
         window.screenshot("05-one-time-reveal").await?;
+        window.check_accessibility("the one-time reveal").await?;
         window.click("Copy").await?;
         window
             .wait_text("copy-status", "Copied. Keyturn clears the clipboard in 60 seconds.")
@@ -172,8 +288,10 @@ impl Run {
             .context("the new password signs in")?;
         ensure!(who.label == "Thunderbird on laptop", "whoami names the label");
 
+        // Copied: Done closes without asking.
         window.click("Done").await?;
         window.gone("//dialog[@id='reveal-dialog']").await?;
+        window.gone("//dialog[@id='reveal-guard']").await?;
         ensure!(
             !window.page_source().await?.contains(&password),
             "the password is still in the page"
@@ -181,7 +299,15 @@ impl Run {
         window.text("Thunderbird on laptop").await?;
         window.wait_text("count", "1 of 25").await?;
         window.button("Add").await?;
+        // whoami used it just now: said in words, exact on hover.
+        window.text("Last used just now").await?;
+        let exact = window.attribute("//time[@class='last-used']", "title").await?;
+        ensure!(
+            exact.contains(':') && !exact.contains("ago"),
+            "the exact time is on hover: {exact:?}"
+        );
         window.screenshot("06-list").await?;
+        window.check_accessibility("App-Specific Passwords").await?;
         Ok(password)
     }
 
@@ -196,6 +322,7 @@ impl Run {
             .await?;
         ensure!(window.focused_text().await? == "Cancel", "focus starts on Cancel");
         window.screenshot("07-revoke-confirm").await?;
+        window.check_accessibility("Revoke").await?;
         window.click("Revoke").await?;
         window
             .button("Generate an app-specific password")
@@ -209,11 +336,12 @@ impl Run {
         Ok(())
     }
 
-    async fn revoke_all(&self, window: &Window) -> Result<()> {
+    /// Returns the passwords it made.
+    async fn revoke_all(&self, window: &Window) -> Result<Vec<String>> {
         let mail = self
-            .create_through_ui(window, "Generate an app-specific password", "Mail")
+            .create_through_ui(window, "Generate an app-specific password", "Mail", Leave::Done)
             .await?;
-        let calendar = self.create_through_ui(window, "Add", "Calendar").await?;
+        let calendar = self.create_through_ui(window, "Add", "Calendar", Leave::Escape).await?;
         window.wait_text("count", "2 of 25").await?;
 
         // A duplicate label is explained in the dialog and creates nothing.
@@ -244,23 +372,44 @@ impl Run {
             .button("Generate an app-specific password")
             .await
             .context("empty after Revoke All")?;
-        for password in [mail, calendar] {
-            let refused = self.api.whoami(&self.email, &password).await;
+        for password in [&mail, &calendar] {
+            let refused = self.api.whoami(&self.email, password).await;
             ensure!(
                 refused.is_err_and(|e| e.is(ErrorCode::InvalidCredentials)),
                 "Revoke All revoked every password"
             );
         }
-        Ok(())
+        Ok(vec![mail, calendar])
     }
 
-    async fn create_through_ui(&self, window: &Window, open_with: &str, label: &str) -> Result<String> {
+    /// Makes a password and closes the reveal without copying it: Keyturn asks first, Go Back keeps it.
+    async fn create_through_ui(&self, window: &Window, open_with: &str, label: &str, leave: Leave) -> Result<String> {
         window.click(open_with).await?;
         window.fill("Label", label).await?;
         window.click("Create").await?;
         let password = window.text_of("reveal-password").await?;
         ensure!(is_grouped_password(&password), "a password of the right shape");
-        window.click("Done").await?;
+        let close = || async {
+            match leave {
+                Leave::Done => window.click("Done").await,
+                Leave::Escape => window.press_escape().await,
+            }
+        };
+        close().await?;
+        window.text("Did you copy the password?").await?;
+        window.text("It can't be shown again.").await?;
+        ensure!(window.focused_text().await? == "Go Back", "Go Back is the default");
+        if matches!(leave, Leave::Done) {
+            window.screenshot("08a-reveal-guard").await?;
+        }
+        window.click("Go Back").await?;
+        window.gone("//dialog[@id='reveal-guard']").await?;
+        ensure!(
+            window.text_of("reveal-password").await? == password,
+            "Go Back keeps the password on screen"
+        );
+        close().await?;
+        window.click("Close").await?;
         window.gone("//dialog[@id='reveal-dialog']").await?;
         window.text(label).await?;
         Ok(password)
@@ -306,6 +455,50 @@ impl Run {
             .await?;
         window.screenshot("13-sign-in-http-refused").await
     }
+}
+
+/// How the story closes a reveal.
+#[derive(Clone, Copy)]
+enum Leave {
+    Done,
+    Escape,
+}
+
+/// Every log file the app wrote, as one text.
+fn read_log() -> Result<String> {
+    let dir = AppEnv::log_dir()?;
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("the log folder {}", dir.display()))? {
+        text.push_str(&std::fs::read_to_string(entry?.path())?);
+    }
+    Ok(text)
+}
+
+/// The log says what happened and holds none of the secrets the story met.
+fn log_holds_no_secret(secrets: &[String]) -> Result<()> {
+    let log = read_log()?;
+    for line in [
+        "Keyturn started",
+        "signed in",
+        "app-specific password created",
+        "signed out",
+    ] {
+        ensure!(log.contains(line), "the log says {line:?}");
+    }
+    for (n, secret) in secrets.iter().enumerate() {
+        ensure!(
+            !secret.is_empty() && !log.contains(secret.as_str()),
+            "secret #{n} is in the log"
+        );
+        let ungrouped = secret.replace('-', "");
+        ensure!(!log.contains(&ungrouped), "secret #{n}, ungrouped, is in the log");
+    }
+    println!(
+        "e2e: the log ({} lines) holds none of {} secrets",
+        log.lines().count(),
+        secrets.len()
+    );
+    Ok(())
 }
 
 fn is_grouped_password(text: &str) -> bool {

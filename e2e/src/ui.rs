@@ -14,11 +14,13 @@ pub struct Window {
     pub client: Client,
     shots: PathBuf,
     prefix: String,
+    /// axe-core's script, loaded into the page for [`Window::check_accessibility`].
+    axe: Option<PathBuf>,
 }
 
 impl Window {
     /// Launches the app through the driver.
-    pub async fn launch(driver_url: &str, app: &Path, shots: &Path, prefix: &str) -> Result<Self> {
+    pub async fn launch(driver_url: &str, app: &Path, shots: &Path, prefix: &str, axe: Option<&Path>) -> Result<Self> {
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("tauri:options".into(), serde_json::json!({ "application": app }));
         let client = ClientBuilder::rustls()?
@@ -30,6 +32,7 @@ impl Window {
             client,
             shots: shots.to_owned(),
             prefix: prefix.to_owned(),
+            axe: axe.map(Path::to_owned),
         })
     }
 
@@ -177,6 +180,99 @@ impl Window {
         let key = char::from(fantoccini::key::Key::Escape).to_string();
         self.client.active_element().await?.send_keys(&key).await?;
         Ok(())
+    }
+
+    /// axe-core on the page as it is now: fails on any serious or critical violation, and prints the
+    /// minor and moderate ones.
+    pub async fn check_accessibility(&self, screen: &str) -> Result<()> {
+        let Some(axe) = &self.axe else {
+            bail!("no axe-core script (KEYTURN_E2E_AXE) to check {screen} with");
+        };
+        let loaded = self
+            .client
+            .execute("return typeof window.axe === 'object';", vec![])
+            .await?;
+        if loaded != serde_json::Value::Bool(true) {
+            let script = std::fs::read_to_string(axe).with_context(|| format!("reading {}", axe.display()))?;
+            self.client.execute(&script, vec![]).await.context("loading axe-core")?;
+        }
+        let violations = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                axe.run(document, { resultTypes: ["violations"] })
+                  .then((r) => done(r.violations.map((v) => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map((n) => n.target.join(" ")),
+                  }))))
+                  .catch((e) => done({ error: String(e) }));"#,
+                vec![],
+            )
+            .await
+            .context("running axe-core")?;
+        let list = violations
+            .as_array()
+            .with_context(|| format!("axe-core failed on {screen}: {violations}"))?;
+        let serious: Vec<&serde_json::Value> = list
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .collect();
+        println!(
+            "e2e: {}: axe-core on {screen}: {} serious or critical, {} minor or moderate {:?}",
+            self.prefix,
+            serious.len(),
+            list.len() - serious.len(),
+            list.iter().map(|v| v["id"].as_str().unwrap_or("?")).collect::<Vec<_>>()
+        );
+        anyhow::ensure!(serious.is_empty(), "axe-core on {screen}: {serious:#?}");
+        Ok(())
+    }
+
+    /// Milliseconds from a click on `button_id` to the first paint after `output_id` gets text, timed in
+    /// the page (WebDriver's own polling would add its round trips). `act` does the click.
+    pub async fn time_click_to_paint<F, Fut>(&self, button_id: &str, output_id: &str, act: F) -> Result<f64>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
+    {
+        self.client
+            .execute(
+                r#"const [button, output] = [document.getElementById(arguments[0]), document.getElementById(arguments[1])];
+                window.__keyturnTiming = {};
+                button.addEventListener("click", () => { window.__keyturnTiming.start = performance.now(); },
+                  { capture: true, once: true });
+                const seen = new MutationObserver(() => {
+                  if (!output.textContent) return;
+                  seen.disconnect();
+                  // The frame with the text is painted before the task after its animation frame.
+                  requestAnimationFrame(() => setTimeout(() => { window.__keyturnTiming.painted = performance.now(); }));
+                });
+                seen.observe(output, { childList: true, characterData: true, subtree: true });"#,
+                vec![button_id.into(), output_id.into()],
+            )
+            .await?;
+        act().await?;
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let ms = self
+                .client
+                .execute(
+                    "const t = window.__keyturnTiming; return t.painted === undefined ? null : t.painted - t.start;",
+                    vec![],
+                )
+                .await?;
+            if let Some(ms) = ms.as_f64() {
+                return Ok(ms);
+            }
+            if Instant::now() > deadline {
+                bail!("#{output_id} never got its text after the click on #{button_id}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn attribute(&self, xpath: &str, name: &str) -> Result<String> {
+        Ok(self.visible(xpath).await?.attr(name).await?.unwrap_or_default())
     }
 }
 

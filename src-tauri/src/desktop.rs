@@ -1,5 +1,6 @@
 //! The app's state and everything its commands do; `commands` only adapts these to Tauri.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use keyturn_client::{Client, Error as ApiError, SessionClient};
@@ -25,6 +26,8 @@ pub struct Desktop {
     reveal: Mutex<Option<AppPassword>>,
     /// The last password copied, by hash, so quitting can clear the clipboard if it still holds it.
     copied: Mutex<Option<CopiedDigest>>,
+    /// Where the log file is, for About; `None` when the app logs to stderr only.
+    log_dir: Option<PathBuf>,
 }
 
 struct SignedIn {
@@ -37,6 +40,10 @@ struct SignedIn {
 /// shows ("N of 25", the label's length), so the window keeps no copy of them.
 #[derive(Debug, Serialize)]
 pub struct AppInfo {
+    /// For About.
+    pub version: &'static str,
+    /// The folder of the log file, for About; empty when there is none.
+    pub log_dir: String,
     pub server_url: String,
     pub last_email: String,
     pub max_app_passwords: u32,
@@ -88,7 +95,12 @@ impl Desktop {
             signed_in: tokio::sync::Mutex::new(None),
             reveal: Mutex::new(None),
             copied: Mutex::new(None),
+            log_dir: None,
         }
+    }
+
+    pub fn with_log_dir(self, log_dir: Option<PathBuf>) -> Self {
+        Self { log_dir, ..self }
     }
 
     fn server_url(&self) -> String {
@@ -98,6 +110,12 @@ impl Desktop {
     pub fn app_info(&self) -> AppInfo {
         let saved = self.settings.load();
         AppInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            log_dir: self
+                .log_dir
+                .as_ref()
+                .map(|dir| dir.display().to_string())
+                .unwrap_or_default(),
             server_url: settings::server_url(self.env_server_url.as_deref(), &saved),
             last_email: saved.last_email.unwrap_or_default(),
             max_app_passwords: MAX_APP_PASSWORDS,
@@ -126,6 +144,7 @@ impl Desktop {
         let session = client.session(token);
         match session.account().await {
             Ok(account) => {
+                tracing::info!(server = %server_url, "signed in with the session the keychain kept");
                 let view = SessionView {
                     email: account.email.clone(),
                     server_url: server_url.clone(),
@@ -139,10 +158,14 @@ impl Desktop {
                 Ok(Some(view))
             }
             Err(e) if e.is(ErrorCode::Unauthenticated) => {
+                tracing::info!(server = %server_url, "the kept session has ended; asking to sign in");
                 self.forget_token(&server_url).await;
                 Ok(None)
             }
-            Err(e) => Err(e.into()),
+            Err(e) => {
+                tracing::warn!(server = %server_url, error = %e, "cannot check the kept session");
+                Err(e.into())
+            }
         }
     }
 
@@ -154,7 +177,10 @@ impl Desktop {
     ) -> Result<SessionView, CommandError> {
         let server_url = settings::normalize_server_url(server_url);
         let client = Client::new(&server_url)?;
-        let signed_in = client.sign_in(email.trim(), &password).await?;
+        let signed_in = client.sign_in(email.trim(), &password).await.inspect_err(|e| {
+            tracing::info!(server = %server_url, error = %e, "sign-in refused");
+        })?;
+        tracing::info!(server = %server_url, "signed in");
         self.end_previous_session(&client, &server_url).await;
         let keychain = Arc::clone(&self.keychain);
         let (url, token) = (server_url.clone(), signed_in.token.clone());
@@ -193,6 +219,7 @@ impl Desktop {
             return Ok(());
         };
         let told_server = signed_in.session.sign_out().await;
+        tracing::info!(server = %signed_in.server_url, "signed out");
         let keychain = Arc::clone(&self.keychain);
         let url = signed_in.server_url.clone();
         let deleted = blocking(move || keychain.delete(&url)).await;
@@ -220,6 +247,7 @@ impl Desktop {
     pub async fn create_app_password(&self, label: &str) -> Result<Revealed, CommandError> {
         let (session, _) = self.session().await?;
         let created = self.check(session.create_app_password(label).await).await?;
+        tracing::info!(id = %created.info.id, "app-specific password created");
         let password = created.password.grouped().to_string();
         *self.reveal.lock().unwrap_or_else(PoisonError::into_inner) = Some(created.password);
         Ok(Revealed {
@@ -253,12 +281,16 @@ impl Desktop {
 
     pub async fn revoke(&self, id: &str) -> Result<(), CommandError> {
         let (session, _) = self.session().await?;
-        self.check(session.revoke(&AppPasswordId::new(id)).await).await
+        self.check(session.revoke(&AppPasswordId::new(id)).await).await?;
+        tracing::info!(id, "app-specific password revoked");
+        Ok(())
     }
 
     pub async fn revoke_all(&self) -> Result<u32, CommandError> {
         let (session, _) = self.session().await?;
-        self.check(session.revoke_all().await).await
+        let revoked = self.check(session.revoke_all().await).await?;
+        tracing::info!(revoked, "every app-specific password revoked");
+        Ok(revoked)
     }
 
     async fn session(&self) -> Result<(SessionClient, Email), CommandError> {

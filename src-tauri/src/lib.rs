@@ -8,6 +8,8 @@
 //! - `commands`: the thin `#[tauri::command]`s; `desktop`: what they do, over `keyturn-client`.
 //! - `error`: what a command fails with, `{code, message}`; `messages`: every sentence a failure shows.
 //! - `keychain`: the session token, only in the OS keychain. `settings`: the non-secret preferences file.
+//! - `launch`: `--version` and `--help`, before any window. `log`: stderr and a daily log file.
+//! - `window_place`: the window's size and place, saved once it settles.
 //! - `clipboard`: Copy, with the clipboard cleared after 60 s if it still holds the password.
 //! - Feature `test-support`: an in-memory keychain and clipboard for the command tests, never in a release.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -17,8 +19,11 @@ mod commands;
 pub mod desktop;
 pub mod error;
 pub mod keychain;
+pub mod launch;
+mod log;
 mod messages;
 pub mod settings;
+mod window_place;
 
 use std::sync::Arc;
 
@@ -46,7 +51,7 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
 /// The app's configuration, assets and access control (capabilities), compiled in; generic so the command
 /// tests run with the real capabilities on the mock runtime.
 pub fn context<R: Runtime>() -> tauri::Context<R> {
-    tauri::generate_context!("../tauri.conf.json")
+    tauri::generate_context!()
 }
 
 /// What the app does on the runtime's events: at exit, a password still on the clipboard is cleared.
@@ -58,27 +63,39 @@ pub fn on_run_event<R: Runtime>(app: &tauri::AppHandle<R>, event: &tauri::RunEve
     }
 }
 
-/// Starts the desktop app.
+/// Starts the desktop app: one instance (a second launch brings this window to the front), the window's size
+/// and place remembered, a log file in the platform's log folder.
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,keyturn=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let app = app_builder(Builder::default())
+        // First, so a second launch hands over before it sets anything else up.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tracing::info!("a second launch brought the open window to the front");
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .manage(window_place::Moves::default())
+        .on_window_event(window_place::on_window_event)
         .setup(|app| {
+            let log_dir = log::init(app.path().app_log_dir().ok().as_deref());
+            tracing::info!(version = env!("CARGO_PKG_VERSION"), "Keyturn started");
             let settings = match app.path().app_config_dir() {
                 Ok(dir) => settings::SettingsFile::at(dir.join("settings.json")),
                 Err(_) => settings::SettingsFile::in_memory(),
             };
             let env_server_url = std::env::var("KEYTURN_API_URL").ok();
-            app.manage(Desktop::new(
-                Arc::new(keychain::OsKeychain),
-                settings,
-                env_server_url,
-                Arc::new(clipboard::SystemClipboard::default()),
-            ));
+            app.manage(
+                Desktop::new(
+                    Arc::new(keychain::OsKeychain),
+                    settings,
+                    env_server_url,
+                    Arc::new(clipboard::SystemClipboard::default()),
+                )
+                .with_log_dir(log_dir),
+            );
             Ok(())
         })
         .build(context());

@@ -1,41 +1,68 @@
-// Boots the window: restores a session from the keychain or shows Sign in, and switches screens.
+// Boots the window: restores a session from the keychain or shows Sign in, and switches screens. When the
+// server can't be reached at launch, the kept session stays and "Try Again" asks the server again.
 
+import * as about from "./about.js";
 import { call } from "./api.js";
 import * as passwords from "./passwords.js";
 import * as signin from "./signin.js";
 
+const $ = (id) => document.getElementById(id);
 const screens = {
-  loading: document.getElementById("screen-loading"),
-  signin: document.getElementById("screen-signin"),
-  passwords: document.getElementById("screen-passwords"),
+  loading: $("screen-loading"),
+  signin: $("screen-signin"),
+  passwords: $("screen-passwords"),
 };
+const launch = {
+  loading: $("launch-loading"),
+  error: $("launch-error"),
+  errorText: $("launch-error-text"),
+};
+
+// The server the window talks to: the session's once signed in, otherwise the one sign-in would use.
+let server = "";
 
 function show(name) {
   for (const [key, element] of Object.entries(screens)) element.hidden = key !== name;
 }
 
 function showSignIn(message) {
+  server = signin.server();
   show("signin");
   signin.open(message);
 }
 
 function showPasswords(session) {
+  server = session.server_url;
   show("passwords");
-  document.getElementById("security-title").focus();
+  $("security-title").focus();
   passwords.open(session);
 }
 
-async function boot() {
-  const info = await call("app_info");
-  signin.init(info, { signedIn: showPasswords });
-  passwords.init(info, { signedOut: showSignIn });
+async function restore() {
+  show("loading");
+  launch.loading.hidden = false;
+  launch.error.hidden = true;
   try {
     const session = await call("restore_session");
     if (session) showPasswords(session);
     else showSignIn(null);
   } catch (e) {
-    showSignIn(e.message);
+    launch.errorText.textContent = e.message;
+    launch.loading.hidden = true;
+    launch.error.hidden = false;
+    $("launch-retry").focus();
   }
+}
+
+async function boot() {
+  const info = await call("app_info");
+  server = info.server_url;
+  about.init(info, () => server);
+  signin.init(info, { signedIn: showPasswords });
+  passwords.init(info, { signedOut: showSignIn });
+  $("launch-retry").addEventListener("click", restore);
+  $("launch-sign-in").addEventListener("click", () => showSignIn(null));
+  await restore();
 }
 
 boot();

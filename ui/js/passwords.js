@@ -9,6 +9,7 @@ import { confirmRevoke } from "./revoke-dialog.js";
 const $ = (id) => document.getElementById(id);
 const parts = {
   email: $("account-email"),
+  server: $("account-server"),
   notice: $("keychain-notice"),
   toolbar: $("list-toolbar"),
   count: $("count"),
@@ -36,10 +37,12 @@ export function init(info, { signedOut }) {
   $("revoke-all").addEventListener("click", revokeAll);
   $("retry").addEventListener("click", refresh);
   $("sign-out").addEventListener("click", signOut);
+  setInterval(() => format.refreshRelative(parts.list), 60_000);
 }
 
 export function open(session) {
   parts.email.textContent = session.email;
+  parts.server.textContent = `Connected to ${host(session.server_url)}`;
   parts.notice.hidden = session.remembered;
   current = [];
   return refresh();
@@ -91,11 +94,9 @@ function row(password) {
   label.textContent = password.label;
   const meta = document.createElement("div");
   meta.className = "password-meta";
-  for (const line of [format.created(password.created_at), format.lastUsed(password.last_used_at)]) {
-    const span = document.createElement("span");
-    span.textContent = line;
-    meta.append(span);
-  }
+  const created = document.createElement("span");
+  created.textContent = format.created(password.created_at);
+  meta.append(created, format.lastUsed(password.last_used_at));
   text.append(label, meta);
   const remove = document.createElement("button");
   remove.type = "button";
@@ -153,6 +154,15 @@ function sessionEnded(error) {
   if (error.code !== "unauthenticated") return false;
   onSignedOut(error.message);
   return true;
+}
+
+/// "accounts.example.com", or the address as given if it is not a URL.
+function host(url) {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
 }
 
 function focusHeading() {

@@ -1,31 +1,39 @@
 // Screen 4: the one-time reveal. When it closes, the password leaves the page and Rust forgets its copy.
+// Closing it (Done or Escape) before Copy worked asks first, since the password can't be shown again.
 
 import { call } from "./api.js";
 import { openModal } from "./modal.js";
 
-const dialog = document.getElementById("reveal-dialog");
-const output = document.getElementById("reveal-password");
-const label = document.getElementById("reveal-label");
-const copy = document.getElementById("reveal-copy");
-const done = document.getElementById("reveal-done");
-const status = document.getElementById("copy-status");
+const $ = (id) => document.getElementById(id);
+const dialog = $("reveal-dialog");
+const output = $("reveal-password");
+const label = $("reveal-label");
+const copy = $("reveal-copy");
+const done = $("reveal-done");
+const status = $("copy-status");
+const guard = $("reveal-guard");
+const guardBack = $("guard-back");
+const guardClose = $("guard-close");
 
 export function reveal(created) {
   return new Promise((resolve) => {
     output.textContent = created.password;
     label.textContent = created.app_password.label;
     status.textContent = "";
+    let copied = false;
+    let asking = false;
     const onCopy = async () => {
       try {
-        const copied = await call("copy_secret");
-        status.textContent = `Copied. Keyturn clears the clipboard in ${copied.clear_after_secs} seconds.`;
+        const result = await call("copy_secret");
+        copied = true;
+        status.textContent = `Copied. Keyturn clears the clipboard in ${result.clear_after_secs} seconds.`;
       } catch (e) {
         status.textContent = e.message;
       }
     };
     const finish = () => {
       copy.removeEventListener("click", onCopy);
-      done.removeEventListener("click", finish);
+      done.removeEventListener("click", leave);
       output.textContent = "";
       label.textContent = "";
       status.textContent = "";
@@ -33,8 +41,35 @@ export function reveal(created) {
       close();
       resolve();
     };
+    async function leave() {
+      if (asking) return;
+      if (!copied) {
+        asking = true;
+        const sure = await confirmLeave();
+        asking = false;
+        if (!sure) return;
+      }
+      finish();
+    }
     copy.addEventListener("click", onCopy);
-    done.addEventListener("click", finish);
-    const close = openModal(dialog, { initialFocus: copy, onCancel: finish });
+    done.addEventListener("click", leave);
+    const close = openModal(dialog, { initialFocus: copy, onCancel: leave });
+  });
+}
+
+/// "Did you copy the password? It can't be shown again." Go Back (the default) or Close.
+function confirmLeave() {
+  return new Promise((resolve) => {
+    const answer = (leave) => {
+      guardBack.removeEventListener("click", back);
+      guardClose.removeEventListener("click", away);
+      close();
+      resolve(leave);
+    };
+    const back = () => answer(false);
+    const away = () => answer(true);
+    guardBack.addEventListener("click", back);
+    guardClose.addEventListener("click", away);
+    const close = openModal(guard, { initialFocus: guardBack, onCancel: back });
   });
 }

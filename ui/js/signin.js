@@ -5,7 +5,7 @@ import { call } from "./api.js";
 const form = document.getElementById("signin-form");
 const email = document.getElementById("signin-email");
 const password = document.getElementById("signin-password");
-const server = document.getElementById("signin-server");
+const serverField = document.getElementById("signin-server");
 const advanced = document.getElementById("signin-advanced");
 const error = document.getElementById("signin-error");
 const submit = document.getElementById("signin-submit");
@@ -15,11 +15,16 @@ let onSignedIn = () => {};
 export function init(info, { signedIn }) {
   onSignedIn = signedIn;
   email.value = info.last_email ?? "";
-  server.value = info.server_url ?? "";
+  serverField.value = info.server_url ?? "";
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     signIn();
   });
+}
+
+/// The server sign-in would use.
+export function server() {
+  return serverField.value.trim();
 }
 
 export function open(message) {
@@ -45,7 +50,7 @@ async function signIn() {
     const session = await call("sign_in", {
       email: email.value.trim(),
       password: password.value,
-      serverUrl: server.value.trim(),
+      serverUrl: serverField.value.trim(),
     });
     password.value = "";
     onSignedIn(session);

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use anyhow::{Context, Result};
 use keyturn_server_process::ServerProcess;
 
-use crate::{cargo, setup, workspace_root};
+use crate::{cargo, keyring, setup, workspace_root};
 
 pub const DEMO_EMAIL: &str = "demo@keyturn.test";
 pub const DEMO_PASSWORD: &str = "keyturn-demo-password";
@@ -37,7 +37,16 @@ pub fn run() -> Result<()> {
     println!("Demo password:       {DEMO_PASSWORD}");
     println!();
     println!("Starting Keyturn; the server stops when you close the app.");
-    let status = Command::new(root.join("target/debug/keyturn"))
+    let app = root.join("target/debug/keyturn");
+    // Without a session bus there is no keychain: start one with an unlocked keyring (kept in target/demo, so
+    // a later demo finds the session again), and the demo shows what a desktop user sees.
+    let mut command = if keyring::has_session_bus() {
+        Command::new(&app)
+    } else {
+        println!("No D-Bus session: Keyturn gets its own, with a GNOME Keyring for the demo.");
+        keyring::in_private_session(&[], &app, &demo_dir.join("keyring"))
+    };
+    let status = command
         .env("KEYTURN_API_URL", &server.url)
         .status()
         .context("starting the Keyturn app")?;

@@ -2,18 +2,22 @@
 //! with its own D-Bus session and an unlocked GNOME Keyring (a real Secret Service), isolated from the
 //! user's own keyrings.
 
-use std::process::Command;
-
 use anyhow::Result;
+use std::path::Path;
 
-use crate::{cargo, run, setup, workspace_root};
+use crate::{cargo, keyring, run, setup, workspace_root};
 
-/// The throwaway keyring's password; it guards nothing but this run's test token.
-const KEYRING_PASSWORD: &str = "keyturn-e2e";
-
+/// The story against the debug build of the app.
 pub fn run_e2e() -> Result<()> {
+    let root = workspace_root();
+    run_against(&root.join("target/debug/keyturn"))
+}
+
+/// The story against `app`: the debug build, or the binary the .deb installed.
+pub fn run_against(app: &Path) -> Result<()> {
     setup::install()?;
     setup::install_tauri_driver()?;
+    let axe = setup::install_axe_core()?;
     // The whole workspace, so features unify as in `cargo test --workspace` and nothing is rebuilt twice.
     cargo(&["build", "--workspace"])?;
     let root = workspace_root();
@@ -21,13 +25,10 @@ pub fn run_e2e() -> Result<()> {
     let _ = std::fs::remove_dir_all(&keyrings);
     std::fs::create_dir_all(&keyrings)?;
     let runner = root.join("target/debug/keyturn-e2e");
-    println!("$ xvfb-run dbus-run-session keyturn-e2e");
-    run(Command::new("xvfb-run")
-        .args(["--auto-servernum", "--server-args=-screen 0 1280x900x24", "dbus-run-session", "--", "sh", "-c"])
-        .arg(format!(
-            "printf '%s' '{KEYRING_PASSWORD}' | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec \"$0\""
-        ))
-        .arg(&runner)
-        .env("XDG_DATA_HOME", &keyrings)
+    println!("$ xvfb-run dbus-run-session keyturn-e2e   (app: {})", app.display());
+    let xvfb = ["xvfb-run", "--auto-servernum", "--server-args=-screen 0 1280x900x24"];
+    run(keyring::in_private_session(&xvfb, &runner, &keyrings)
+        .env("KEYTURN_E2E_APP", app)
+        .env("KEYTURN_E2E_AXE", axe)
         .current_dir(&root))
 }

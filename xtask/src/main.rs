@@ -1,12 +1,14 @@
-//! `cargo xtask demo | ci | e2e | contract | setup`: the README's two commands, the end-to-end run and the
-//! contract fuzz.
+//! `cargo xtask demo | ci | e2e | contract | bundle | setup`: the README's two commands, the end-to-end run,
+//! the contract fuzz and the packages.
 //!
 //! Each installs what it needs on a fresh Debian/Ubuntu machine first (apt packages, tauri-driver), so a new
 //! checkout needs nothing but Rust.
 
+mod bundle;
 mod contract;
 mod demo;
 mod e2e;
+mod keyring;
 mod setup;
 
 use std::process::Command;
@@ -20,16 +22,20 @@ fn main() -> Result<()> {
         Some("demo") => demo::run(),
         Some("e2e") => e2e::run_e2e(),
         Some("contract") => contract::run_contract(),
+        Some("bundle") => bundle::bundle().map(drop),
         Some("setup") => setup::install()
             .and_then(|()| setup::install_tauri_driver())
+            .and_then(|()| setup::install_tauri_cli())
             .and_then(|()| setup::install_cargo_machete())
             .and_then(|()| setup::install_cargo_deny()),
         _ => {
-            eprintln!("usage: cargo xtask <demo|ci|e2e|contract|setup>");
+            eprintln!("usage: cargo xtask <demo|ci|e2e|contract|bundle|setup>");
             eprintln!("  demo   run Keyturn against a local server with a demo account");
-            eprintln!("  ci     install what is missing, then fmt, clippy, machete, deny and every test");
+            eprintln!("  ci     install what is missing, then fmt, clippy, machete, deny, every test, the packages");
+            eprintln!("         installed and the end-to-end test against the installed app");
             eprintln!("  e2e    the end-to-end test: the real app in a virtual display");
             eprintln!("  contract  schemathesis fuzzes the live server against docs/openapi.json");
+            eprintln!("  bundle the .deb and .rpm in target/release/bundle/ (installs tauri-cli if missing)");
             eprintln!("  setup  only install the system packages and tools");
             std::process::exit(2);
         }
@@ -47,7 +53,10 @@ fn ci() -> Result<()> {
     cargo(&["deny", "check", "licenses", "bans", "sources"])?;
     cargo(&["test", "--workspace"])?;
     contract::run_contract()?;
-    e2e::run_e2e()?;
+    // The shipped artifact itself: built, read, installed, and the whole story run against /usr/bin/keyturn.
+    let bundles = bundle::bundle()?;
+    let installed = bundle::check_and_install(&bundles)?;
+    e2e::run_against(&installed)?;
     println!("xtask ci: all checks passed");
     Ok(())
 }

@@ -27,10 +27,18 @@ const PACKAGES: &[&str] = &[
     "openssl",
     // The end-to-end test reads the clipboard as another program would.
     "xclip",
+    // The .rpm is read (`rpm -qpi`) and unpacked (`rpm2cpio | cpio`) to check the binary inside.
+    "rpm",
+    "rpm2cpio",
+    "cpio",
 ];
 
 pub fn install() -> Result<()> {
-    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+    install_packages(PACKAGES)
+}
+
+fn install_packages(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
     if !missing.is_empty() {
         println!("installing system packages: {}", missing.join(" "));
         apt(&["update", "-q"])?;
@@ -50,7 +58,7 @@ fn installed(package: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn apt(args: &[&str]) -> Result<()> {
+pub fn apt(args: &[&str]) -> Result<()> {
     let is_root = Command::new("id")
         .arg("-u")
         .output()
@@ -79,27 +87,53 @@ fn apt(args: &[&str]) -> Result<()> {
 
 /// `tauri-driver`, the WebDriver bridge for Tauri apps, unless it is already on the machine.
 pub fn install_tauri_driver() -> Result<()> {
-    install_cargo_tool("tauri-driver", "2.1.0")
+    install_cargo_tool("tauri-driver", "2.1.0", "tauri-driver")
+}
+
+/// The Tauri CLI, which builds the .deb and the .rpm (about 13 minutes to build on two cores).
+pub fn install_tauri_cli() -> Result<()> {
+    install_cargo_tool("cargo-tauri", "2.12.4", "tauri-cli")
+}
+
+/// axe-core, the accessibility checker the end-to-end test loads into each screen; returns its script.
+pub fn install_axe_core() -> Result<std::path::PathBuf> {
+    const VERSION: &str = "4.14.1";
+    let prefix = crate::workspace_root().join("target/axe");
+    let script = prefix.join("node_modules/axe-core/axe.min.js");
+    let package = prefix.join("node_modules/axe-core/package.json");
+    let installed = std::fs::read_to_string(&package).is_ok_and(|p| p.contains(&format!("\"version\": \"{VERSION}\"")));
+    if !installed {
+        if Command::new("npm").arg("--version").output().is_err() {
+            install_packages(&["npm"])?;
+        }
+        std::fs::create_dir_all(&prefix)?;
+        run(Command::new("npm")
+            .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("axe-core@{VERSION}")))?;
+    }
+    Ok(script)
 }
 
 /// `cargo-deny`, which checks the dependency tree's licenses, bans and sources against deny.toml.
 pub fn install_cargo_deny() -> Result<()> {
-    install_cargo_tool("cargo-deny", "0.20.2")
+    install_cargo_tool("cargo-deny", "0.20.2", "cargo-deny")
 }
 
 /// `cargo-machete`, which finds dependencies a manifest names and no code uses.
 pub fn install_cargo_machete() -> Result<()> {
-    install_cargo_tool("cargo-machete", "0.9.2")
+    install_cargo_tool("cargo-machete", "0.9.2", "cargo-machete")
 }
 
-fn install_cargo_tool(name: &str, version: &str) -> Result<()> {
+/// Installs `krate` from crates.io unless its binary `name` is already on the machine.
+fn install_cargo_tool(name: &str, version: &str, krate: &str) -> Result<()> {
     let found = Command::new(name).arg("--help").output().is_ok()
         || std::env::var_os("CARGO_HOME")
             .map(std::path::PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cargo")))
             .is_some_and(|home| home.join("bin").join(name).exists());
     if !found {
-        crate::cargo(&["install", name, "--locked", "--version", version])?;
+        crate::cargo(&["install", krate, "--locked", "--version", version])?;
     }
     Ok(())
 }

@@ -4,5 +4,6 @@
 
 mod access;
 mod helpers;
+mod launch;
 mod passwords;
 mod session;

@@ -168,6 +168,9 @@ fn app_info_gives_the_window_the_protocols_numbers_and_the_label_rule() {
         json!(keyturn_protocol::LabelError::TooLong.to_string())
     );
     assert_eq!(info["server_url"], json!(server.url));
+    // For About: the version, and no log folder when the app was not given one.
+    assert_eq!(info["version"], json!(env!("CARGO_PKG_VERSION")));
+    assert_eq!(info["log_dir"], json!(""));
 }
 
 #[test]

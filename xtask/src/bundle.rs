@@ -1,0 +1,139 @@
+//! `cargo xtask bundle`: the .deb and the .rpm, made by the Tauri CLI from the release build; and the checks
+//! `cargo xtask ci` runs on them: the packages' metadata reads as a distribution expects, the .deb installs
+//! with apt, and the binary in each starts and prints its version without a window.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, ensure, Context, Result};
+
+use crate::{cargo, run, setup, workspace_root};
+
+/// The release binary's ceiling, in bytes.
+const MAX_BINARY_BYTES: u64 = 12 * 1024 * 1024;
+
+pub struct Bundles {
+    pub deb: PathBuf,
+    pub rpm: PathBuf,
+}
+
+/// Builds both packages into `target/release/bundle/{deb,rpm}/`.
+pub fn bundle() -> Result<Bundles> {
+    setup::install()?;
+    setup::install_tauri_cli()?;
+    // `--ci`: no prompts. The Tauri CLI builds the root package (the app) with `tauri/custom-protocol` and
+    // the release profile.
+    cargo(&["tauri", "build", "--ci", "--bundles", "deb,rpm"])?;
+    let bundles = Bundles {
+        deb: only_file(&workspace_root().join("target/release/bundle/deb"), "deb")?,
+        rpm: only_file(&workspace_root().join("target/release/bundle/rpm"), "rpm")?,
+    };
+    let binary = workspace_root().join("target/release/keyturn");
+    let size = std::fs::metadata(&binary)?.len();
+    println!("release binary: {:.1} MB", size as f64 / 1e6);
+    ensure!(
+        size < MAX_BINARY_BYTES,
+        "the release binary is {size} bytes, over {MAX_BINARY_BYTES}"
+    );
+    println!("packages:\n  {}\n  {}", bundles.deb.display(), bundles.rpm.display());
+    Ok(bundles)
+}
+
+/// The one `*.{ext}` in `dir` whose name carries this version.
+fn only_file(dir: &Path, ext: &str) -> Result<PathBuf> {
+    let version = env!("CARGO_PKG_VERSION");
+    let found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains(version)))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => bail!(
+            "expected one .{ext} of version {version} in {}, found {found:?}",
+            dir.display()
+        ),
+    }
+}
+
+/// Reads both packages' metadata, installs the .deb, and starts the binary of each with `--version`.
+/// Returns the installed binary, for the end-to-end story.
+pub fn check_and_install(bundles: &Bundles) -> Result<PathBuf> {
+    let info = output(Command::new("dpkg-deb").arg("--info").arg(&bundles.deb))?;
+    println!("{info}");
+    for field in [
+        "Package: keyturn",
+        "Version: 0.1.0",
+        "Maintainer: Keyturn <",
+        "Section: utils",
+        "Homepage: https://keyturn.app",
+        "Depends: libwebkit2gtk-4.1-0",
+        "Recommends: gnome-keyring",
+        "Description: App-specific passwords",
+    ] {
+        ensure!(info.contains(field), "dpkg-deb --info lacks {field:?}");
+    }
+    let contents = output(Command::new("dpkg-deb").arg("--contents").arg(&bundles.deb))?;
+    for file in [
+        "./usr/bin/keyturn",
+        "./usr/share/applications/Keyturn.desktop",
+        "./usr/share/icons/hicolor/128x128/apps/keyturn.png",
+    ] {
+        ensure!(contents.contains(file), "the .deb lacks {file}");
+    }
+
+    let rpm_info = output(Command::new("rpm").arg("-qpi").arg(&bundles.rpm))?;
+    println!("{rpm_info}");
+    for field in [
+        "Name        : keyturn",
+        "License     : MIT OR Apache-2.0",
+        "URL         : https://keyturn.app",
+    ] {
+        ensure!(rpm_info.contains(field), "rpm -qpi lacks {field:?}");
+    }
+    let requires = output(Command::new("rpm").arg("-qpR").arg(&bundles.rpm))?;
+    ensure!(
+        requires.contains("webkit2gtk4.1"),
+        "the .rpm does not require webkit2gtk4.1: {requires}"
+    );
+    let unpacked = workspace_root().join("target/bundle-check/rpm");
+    let _ = std::fs::remove_dir_all(&unpacked);
+    std::fs::create_dir_all(&unpacked)?;
+    run(Command::new("sh")
+        .args(["-c", "rpm2cpio \"$0\" | cpio -idm --quiet"])
+        .arg(&bundles.rpm)
+        .current_dir(&unpacked))?;
+    prints_version(&unpacked.join("usr/bin/keyturn"))?;
+
+    // A path, so apt takes it as a file; as root, or with sudo.
+    setup::apt(&["install", "-y", "-q", "--reinstall", &bundles.deb.to_string_lossy()])?;
+    let installed = PathBuf::from("/usr/bin/keyturn");
+    prints_version(&installed)?;
+    let help = output(Command::new(&installed).arg("--help").env_remove("DISPLAY"))?;
+    ensure!(help.contains("Usage: keyturn"), "keyturn --help: {help}");
+    Ok(installed)
+}
+
+/// `keyturn --version` prints the version and exits, with no display to open a window on.
+fn prints_version(binary: &Path) -> Result<()> {
+    let version = output(Command::new(binary).arg("--version").env_remove("DISPLAY"))?;
+    let expected = format!("Keyturn {}", env!("CARGO_PKG_VERSION"));
+    ensure!(
+        version.trim() == expected,
+        "{} --version printed {version:?}",
+        binary.display()
+    );
+    println!("{} --version: {}", binary.display(), version.trim());
+    Ok(())
+}
+
+fn output(command: &mut Command) -> Result<String> {
+    let out = command.output().with_context(|| format!("starting {command:?}"))?;
+    ensure!(
+        out.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
