@@ -23,7 +23,8 @@ pub fn bundle() -> Result<Bundles> {
     setup::install_tauri_cli()?;
     // `--ci`: no prompts. The Tauri CLI builds the root package (the app) with `tauri/custom-protocol` and
     // the release profile.
-    cargo(&["tauri", "build", "--ci", "--bundles", "deb,rpm"])?;
+    // `-p keyturn`: the workspace's default members leave the app out, so it builds without WebKit.
+    cargo(&["tauri", "build", "--ci", "--bundles", "deb,rpm", "--", "-p", "keyturn"])?;
     let bundles = Bundles {
         deb: only_file(&workspace_root().join("target/release/bundle/deb"), "deb")?,
         rpm: only_file(&workspace_root().join("target/release/bundle/rpm"), "rpm")?,
@@ -68,7 +69,7 @@ pub fn check_and_install(bundles: &Bundles) -> Result<PathBuf> {
         "Maintainer: Keyturn <",
         "Section: utils",
         "Homepage: https://keyturn.app",
-        "Depends: libwebkit2gtk-4.1-0",
+        "Depends: libwebkit2gtk-4.1-0, libgtk-3-0",
         "Recommends: gnome-keyring",
         "Description: App-specific passwords",
     ] {
@@ -76,11 +77,16 @@ pub fn check_and_install(bundles: &Bundles) -> Result<PathBuf> {
     }
     let contents = output(Command::new("dpkg-deb").arg("--contents").arg(&bundles.deb))?;
     for file in [
-        "./usr/bin/keyturn",
-        "./usr/share/applications/Keyturn.desktop",
-        "./usr/share/icons/hicolor/128x128/apps/keyturn.png",
+        "usr/bin/keyturn",
+        "usr/share/applications/Keyturn.desktop",
+        "usr/share/icons/hicolor/128x128/apps/keyturn.png",
+        "usr/share/icons/hicolor/256x256/apps/keyturn.png",
+        "usr/share/doc/keyturn/copyright",
     ] {
-        ensure!(contents.contains(file), "the .deb lacks {file}");
+        ensure!(
+            contents.lines().any(|line| line.ends_with(&format!(" {file}"))),
+            "the .deb lacks {file}"
+        );
     }
 
     let rpm_info = output(Command::new("rpm").arg("-qpi").arg(&bundles.rpm))?;
@@ -93,9 +99,16 @@ pub fn check_and_install(bundles: &Bundles) -> Result<PathBuf> {
         ensure!(rpm_info.contains(field), "rpm -qpi lacks {field:?}");
     }
     let requires = output(Command::new("rpm").arg("-qpR").arg(&bundles.rpm))?;
+    for library in ["libwebkit2gtk-4.1.so.0", "libgtk-3.so.0"] {
+        ensure!(
+            requires.contains(library),
+            "the .rpm does not require {library}: {requires}"
+        );
+    }
+    let recommends = output(Command::new("rpm").arg("-qp").arg("--recommends").arg(&bundles.rpm))?;
     ensure!(
-        requires.contains("webkit2gtk4.1"),
-        "the .rpm does not require webkit2gtk4.1: {requires}"
+        recommends.contains("gnome-keyring"),
+        "the .rpm does not recommend gnome-keyring: {recommends}"
     );
     let unpacked = workspace_root().join("target/bundle-check/rpm");
     let _ = std::fs::remove_dir_all(&unpacked);
