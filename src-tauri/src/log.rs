@@ -32,11 +32,13 @@ pub fn init(dir: Option<&Path>) -> Option<PathBuf> {
     folder
 }
 
-fn daily_file(dir: &Path) -> Result<RollingFileAppender, tracing_appender::rolling::InitError> {
-    RollingFileAppender::builder()
+fn daily_file(dir: &Path) -> Result<RollingFileAppender, Box<dyn std::error::Error>> {
+    // Created first: the appender looks for old files to prune in it at once.
+    std::fs::create_dir_all(dir)?;
+    Ok(RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix("keyturn")
         .filename_suffix("log")
         .max_log_files(KEPT_FILES)
-        .build(dir)
+        .build(dir)?)
 }
