@@ -1,93 +1,191 @@
-//! Measures the account API over real HTTP on loopback: the real server (in this process, on its own port,
-//! from the server's test kit) and the real client, with the default argon2id parameters (m=19456 KiB, t=2,
-//! p=1).
+//! # Layout
 //!
-//! `cargo run --release -p keyturn-bench`
+//! `keyturn-bench`, run by `cargo xtask bench [--quick]`: every speed claim measured the way it is used, as
+//! ratios taken in one run, written to `report.json` and `report.md` with SVG plots.
+//!
+//! - [`server`]: the release `keyturn-server` over loopback under `wrk` ([`wrk`]), with a database filled
+//!   in bulk ([`seed`]).
+//! - [`desktop`]: the release app against a minimal Tauri window (`bench/baseline-app`), in Xvfb.
+//! - [`report`] and [`plots`]: the figures, their goals, and the pictures.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod desktop;
+mod plots;
+mod report;
+mod seed;
+mod server;
+mod wrk;
 
-use keyturn_client::Client;
-use keyturn_server::testkit::TestServer;
-use secrecy::SecretString;
+use std::path::PathBuf;
 
-const EMAIL: &str = "bench@example.com";
-const PASSWORD: &str = "correct horse battery staple";
+use anyhow::{bail, Context, Result};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
-    server.add_account(EMAIL, PASSWORD).await?;
-    let state = server.state.clone();
-    let client = Client::new(&server.url)?;
-    let password = SecretString::from(PASSWORD);
+use crate::report::{Goal, Report};
 
-    let sign_in = median(20, || async { client.sign_in(EMAIL, &password).await.map(drop) }).await?;
-    println!("sign-in (one argon2 verify on the server):        median {sign_in:?} over 20");
+/// How much of everything a run does.
+pub struct Scale {
+    /// Seconds of load per throughput figure.
+    pub secs: u32,
+    /// Seconds per latency figure at one connection (and of the argon2 bound).
+    pub latency_secs: u32,
+    /// Seconds of cold sign-ins (each password used once).
+    pub cold_secs: u32,
+    /// Accounts with room for 25 creates (and as many with 25 passwords to revoke).
+    pub load_accounts: usize,
+    /// (accounts, app passwords per account) for the latency against stored rows.
+    pub row_sets: &'static [(usize, usize)],
+    /// Launches of each app for the desktop figures.
+    pub launches: usize,
+}
 
-    let session = client.session(client.sign_in(EMAIL, &password).await?.token);
-    let mut n = 0;
-    let create = median(20, || {
-        n += 1;
-        let label = format!("Bench {n}");
-        let session = session.clone();
-        async move { session.create_app_password(&label).await.map(drop) }
-    })
-    .await?;
-    println!("create (argon2 on the device + POST):             median {create:?} over 20");
-    session.revoke_all().await?;
+const FULL: Scale = Scale {
+    secs: 10,
+    latency_secs: 5,
+    cold_secs: 8,
+    load_accounts: 4_000,
+    row_sets: &[(1_000, 10), (10_000, 10), (100_000, 10)],
+    launches: 5,
+};
 
-    let created = session.create_app_password("Mail").await?;
-    let app_password = created.password.grouped().to_string();
-    let start = Instant::now();
-    client.whoami(EMAIL, &app_password).await?;
-    println!(
-        "third-party sign-in, first (argon2 verify):       {:?}",
-        start.elapsed()
-    );
-    let cached = median(200, || async { client.whoami(EMAIL, &app_password).await.map(drop) }).await?;
-    println!("third-party sign-in, cached (no argon2):          median {cached:?} over 200");
+/// Every measurement, small: checks the harness, not the figures.
+const QUICK: Scale = Scale {
+    secs: 1,
+    latency_secs: 1,
+    cold_secs: 1,
+    load_accounts: 300,
+    row_sets: &[(100, 10), (1_000, 10)],
+    launches: 1,
+};
 
-    let before = state.argon2_verifications();
-    let done = Arc::new(AtomicU64::new(0));
-    let run_for = Duration::from_secs(5);
-    let started = Instant::now();
-    let workers: Vec<_> = (0..16)
-        .map(|_| {
-            let (client, app_password, done) = (client.clone(), app_password.clone(), done.clone());
-            tokio::spawn(async move {
-                while started.elapsed() < run_for {
-                    client.whoami(EMAIL, &app_password).await?;
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok::<(), keyturn_client::Error>(())
-            })
+struct Args {
+    quick: bool,
+    out: PathBuf,
+    server: PathBuf,
+    app: PathBuf,
+    baseline: PathBuf,
+    driver: PathBuf,
+}
+
+impl Args {
+    fn parse() -> Result<Self> {
+        let mut args = std::env::args().skip(1);
+        let mut quick = false;
+        let (mut out, mut server, mut app, mut baseline, mut driver) = (None, None, None, None, None);
+        while let Some(arg) = args.next() {
+            let mut value = || {
+                args.next()
+                    .map(PathBuf::from)
+                    .with_context(|| format!("{arg} needs a value"))
+            };
+            match arg.as_str() {
+                "--quick" => quick = true,
+                "--out" => out = Some(value()?),
+                "--server" => server = Some(value()?),
+                "--app" => app = Some(value()?),
+                "--baseline" => baseline = Some(value()?),
+                "--tauri-driver" => driver = Some(value()?),
+                other => bail!("unknown argument {other}"),
+            }
+        }
+        Ok(Self {
+            quick,
+            out: out.context("--out DIR")?,
+            server: server.context("--server PATH")?,
+            app: app.context("--app PATH")?,
+            baseline: baseline.context("--baseline PATH")?,
+            driver: driver.context("--tauri-driver PATH")?,
         })
-        .collect();
-    for worker in workers {
-        worker.await??;
     }
-    let total = done.load(Ordering::Relaxed);
-    println!(
-        "third-party sign-in, 16 concurrent for 5 s:       {:.0} per second ({} argon2 runs during it)",
-        total as f64 / started.elapsed().as_secs_f64(),
-        state.argon2_verifications() - before
+}
+
+fn main() -> Result<()> {
+    // sqlx and fantoccini both link rustls; name the one crypto provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = Args::parse()?;
+    let scale = if args.quick { QUICK } else { FULL };
+    std::fs::create_dir_all(&args.out)?;
+    let mut report = Report::new(args.quick);
+
+    server::measure(&args.server, &args.out, &scale, &mut report)?;
+    desktop::measure(&args.app, &args.baseline, &args.driver, &args.out, &scale, &mut report)?;
+    let size = std::fs::metadata(&args.app)?.len() as f64 / 1e6;
+    report.add(
+        "app_binary",
+        "the release app binary",
+        size,
+        "MB",
+        Some(Goal::Below(12.0)),
     );
+
+    plot(&mut report, &args.out, &scale)?;
+    report.write(&args.out)?;
+    println!("bench: report in {}", args.out.join("report.md").display());
     Ok(())
 }
 
-async fn median<F, Fut>(runs: usize, mut f: F) -> anyhow::Result<Duration>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), keyturn_client::Error>>,
-{
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        f().await?;
-        times.push(start.elapsed());
+fn plot(report: &mut Report, out: &std::path::Path, scale: &Scale) -> Result<()> {
+    let v = |key: &str| report.value(key).unwrap_or(0.0);
+    let mut latency = Vec::new();
+    for (op, key) in [
+        ("sign-in", "primary_sign_in"),
+        ("app sign-in", "cached_app_sign_in"),
+        ("list", "list"),
+        ("create", "create"),
+        ("revoke", "revoke"),
+    ] {
+        // The pair's name under its first bar; the legend tells p50 from p99.
+        latency.push((op.to_owned(), v(&format!("{key}_p50"))));
+        latency.push((String::new(), v(&format!("{key}_p99"))));
     }
-    times.sort();
-    Ok(times[runs / 2])
+    plots::bars(
+        &out.join("latency.svg"),
+        "Latency per operation (primary sign-in at 1 connection, the rest at 64)",
+        "ms",
+        &latency,
+        Some(["p50", "p99"]),
+    )?;
+    plots::bars(
+        &out.join("throughput.svg"),
+        "Cold app sign-in against the argon2 bound",
+        "per second",
+        &[
+            ("argon2 bound".into(), v("argon2_bound")),
+            ("cold app sign-in".into(), v("cold_app_sign_in")),
+        ],
+        None,
+    )?;
+    let rows: Vec<f64> = scale.row_sets.iter().map(|(a, p)| (a * p) as f64).collect();
+    let series = |suffix: &str| -> Vec<(f64, f64)> {
+        rows.iter()
+            .map(|r| (*r, v(&format!("rows_{}_{suffix}", *r as usize))))
+            .collect()
+    };
+    plots::lines(
+        &out.join("rows.svg"),
+        "App sign-in against stored app passwords",
+        "stored app passwords",
+        "ms",
+        &[("p50", series("p50")), ("p99", series("p99"))],
+    )?;
+    plots::bars(
+        &out.join("desktop.svg"),
+        "Keyturn against a minimal Tauri window",
+        "ms / MB",
+        &[
+            ("launch (ms)".into(), v("baseline_launch")),
+            (String::new(), v("app_launch")),
+            ("memory (MB)".into(), v("baseline_memory")),
+            (String::new(), v("app_memory")),
+        ],
+        Some(["baseline", "Keyturn"]),
+    )?;
+    report.plots = vec![
+        ("Latency per operation".into(), "latency.svg".into()),
+        (
+            "Cold app sign-in against the argon2 bound".into(),
+            "throughput.svg".into(),
+        ),
+        ("App sign-in against stored app passwords".into(), "rows.svg".into()),
+        ("Keyturn against a minimal Tauri window".into(), "desktop.svg".into()),
+    ];
+    Ok(())
 }

@@ -22,7 +22,7 @@ pub fn in_private_session(wrapper: &[&str], program: &Path, data_home: &Path) ->
     command
         .args(["--", "sh", "-c"])
         .arg(format!(
-            "printf '%s' '{KEYRING_PASSWORD}' | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec \"$0\""
+            "printf '%s' '{KEYRING_PASSWORD}' | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec \"$0\" \"$@\""
         ))
         .arg(program)
         .env("XDG_DATA_HOME", data_home);

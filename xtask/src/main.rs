@@ -1,9 +1,10 @@
-//! `cargo xtask demo | ci | e2e | contract | bundle | setup`: the README's two commands, the end-to-end run,
-//! the contract fuzz and the packages.
+//! `cargo xtask demo | ci | e2e | contract | bundle | bench | setup`: the README's two commands, the
+//! end-to-end run, the contract fuzz, the packages and the benchmarks.
 //!
 //! Each installs what it needs on a fresh Debian/Ubuntu machine first (apt packages, tauri-driver), so a new
 //! checkout needs nothing but Rust.
 
+mod bench;
 mod bundle;
 mod contract;
 mod demo;
@@ -23,19 +24,22 @@ fn main() -> Result<()> {
         Some("e2e") => e2e::run_e2e(),
         Some("contract") => contract::run_contract(),
         Some("bundle") => bundle::bundle().map(drop),
+        Some("bench") => bench::run_bench(args.get(1).is_some_and(|a| a == "--quick")),
         Some("setup") => setup::install()
             .and_then(|()| setup::install_tauri_driver())
             .and_then(|()| setup::install_tauri_cli())
             .and_then(|()| setup::install_cargo_machete())
             .and_then(|()| setup::install_cargo_deny()),
         _ => {
-            eprintln!("usage: cargo xtask <demo|ci|e2e|contract|bundle|setup>");
+            eprintln!("usage: cargo xtask <demo|ci|e2e|contract|bundle|bench [--quick]|setup>");
             eprintln!("  demo   run Keyturn against a local server with a demo account");
             eprintln!("  ci     install what is missing, then fmt, clippy, machete, deny, every test, the packages");
             eprintln!("         installed and the end-to-end test against the installed app");
             eprintln!("  e2e    the end-to-end test: the real app in a virtual display");
             eprintln!("  contract  schemathesis fuzzes the live server against docs/openapi.json");
             eprintln!("  bundle the .deb and .rpm in target/release/bundle/ (installs tauri-cli if missing)");
+            eprintln!("  bench  measure the release server, the app and a baseline window: target/bench/report.md");
+            eprintln!("         (--quick: every measurement, small, in CI)");
             eprintln!("  setup  only install the system packages and tools");
             std::process::exit(2);
         }
@@ -57,6 +61,8 @@ fn ci() -> Result<()> {
     let bundles = bundle::bundle()?;
     let installed = bundle::check_and_install(&bundles)?;
     e2e::run_against(&installed)?;
+    // Every benchmark, small, so the harness cannot rot.
+    bench::run_bench(true)?;
     println!("xtask ci: all checks passed");
     Ok(())
 }

@@ -27,6 +27,8 @@ const PACKAGES: &[&str] = &[
     "openssl",
     // The end-to-end test reads the clipboard as another program would.
     "xclip",
+    // The benchmark's load generator.
+    "wrk",
     // The .rpm is read (`rpm -qpi`) and unpacked (`rpm2cpio | cpio`) to check the binary inside.
     "rpm",
     "rpm2cpio",
@@ -115,6 +117,20 @@ pub fn install_axe_core() -> Result<std::path::PathBuf> {
     Ok(script)
 }
 
+/// Where `tauri-driver` is: cargo's bin folder, or the PATH.
+pub fn tauri_driver_path() -> std::path::PathBuf {
+    cargo_home()
+        .map(|home| home.join("bin/tauri-driver"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| "tauri-driver".into())
+}
+
+fn cargo_home() -> Option<std::path::PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cargo")))
+}
+
 /// `cargo-deny`, which checks the dependency tree's licenses, bans and sources against deny.toml.
 pub fn install_cargo_deny() -> Result<()> {
     install_cargo_tool("cargo-deny", "0.20.2", "cargo-deny")
@@ -128,10 +144,7 @@ pub fn install_cargo_machete() -> Result<()> {
 /// Installs `krate` from crates.io unless its binary `name` is already on the machine.
 fn install_cargo_tool(name: &str, version: &str, krate: &str) -> Result<()> {
     let found = Command::new(name).arg("--help").output().is_ok()
-        || std::env::var_os("CARGO_HOME")
-            .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cargo")))
-            .is_some_and(|home| home.join("bin").join(name).exists());
+        || cargo_home().is_some_and(|home| home.join("bin").join(name).exists());
     if !found {
         crate::cargo(&["install", krate, "--locked", "--version", version])?;
     }

@@ -63,6 +63,11 @@ impl ServerProcess {
         })
     }
 
+    /// The server's process id, to read its memory from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Adds an account through the admin CLI, as support staff would, with the password on standard input.
     pub fn add_account(&self, email: &str, password: &str) -> Result<Added> {
         let mut add = Command::new(&self.bin)

@@ -1,0 +1,3 @@
+// The same mark Keyturn sets when its first screen is shown.
+document.querySelector("button").focus();
+performance.mark("keyturn:interactive");

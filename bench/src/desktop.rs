@@ -1,0 +1,226 @@
+//! The app as its users feel it, against a minimal Tauri 2 window of the same version (`bench/baseline-app`,
+//! built in the same run): launch to an interactive first screen, and peak memory, in Xvfb.
+//!
+//! Each launch goes through `tauri-driver`, the same way for both apps: the clock starts when the session is
+//! asked for and stops at the page's own `performance.mark("keyturn:interactive")` (Keyturn sets it when
+//! its first screen is shown, the baseline when its page is ready), read after the fact as
+//! `timeOrigin + startTime`, so WebDriver's polling adds nothing. Memory is the peak resident set
+//! (`VmHWM`) of the app and every process it started (WebKit's web and network processes), summed.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use fantoccini::ClientBuilder;
+
+use crate::report::{Goal, Report};
+use crate::Scale;
+
+pub fn measure(
+    app: &Path,
+    baseline: &Path,
+    driver: &Path,
+    out: &Path,
+    scale: &Scale,
+    report: &mut Report,
+) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (mut app_runs, mut baseline_runs) = (Vec::new(), Vec::new());
+    // One launch of each first, not counted: the first WebKit start on a machine pays for cold caches.
+    runtime.block_on(launch(baseline, driver, &out.join("desktop/warm-baseline")))?;
+    runtime.block_on(launch(app, driver, &out.join("desktop/warm-app")))?;
+    for n in 0..scale.launches {
+        // Alternating, so drift on a noisy machine falls on both.
+        baseline_runs.push(runtime.block_on(launch(baseline, driver, &out.join(format!("desktop/baseline-{n}"))))?);
+        app_runs.push(runtime.block_on(launch(app, driver, &out.join(format!("desktop/app-{n}"))))?);
+    }
+    let median = |runs: &[Launch], f: fn(&Launch) -> f64| {
+        let mut values: Vec<f64> = runs.iter().map(f).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let (app_ms, base_ms) = (median(&app_runs, |l| l.ms), median(&baseline_runs, |l| l.ms));
+    let (app_mb, base_mb) = (median(&app_runs, |l| l.mb), median(&baseline_runs, |l| l.mb));
+    report.add(
+        "baseline_launch",
+        "a minimal Tauri window: launch to interactive (median)",
+        base_ms,
+        "ms",
+        None,
+    );
+    report.add(
+        "app_launch",
+        "Keyturn: launch to its interactive first screen (median)",
+        app_ms,
+        "ms",
+        None,
+    );
+    report.add(
+        "launch_ratio",
+        "Keyturn's launch against the minimal window",
+        app_ms / base_ms,
+        "ratio",
+        Some(Goal::Below(1.15)),
+    );
+    report.add(
+        "baseline_memory",
+        "a minimal Tauri window: peak memory, all its processes (median)",
+        base_mb,
+        "MB",
+        None,
+    );
+    report.add(
+        "app_memory",
+        "Keyturn: peak memory at its first screen, all its processes (median)",
+        app_mb,
+        "MB",
+        None,
+    );
+    report.add(
+        "memory_ratio",
+        "Keyturn's memory against the minimal window",
+        app_mb / base_mb,
+        "ratio",
+        Some(Goal::Below(1.15)),
+    );
+    Ok(())
+}
+
+struct Launch {
+    ms: f64,
+    mb: f64,
+}
+
+async fn launch(binary: &Path, driver: &Path, home: &Path) -> Result<Launch> {
+    let _ = std::fs::remove_dir_all(home);
+    std::fs::create_dir_all(home)?;
+    let port = free_port()?;
+    let mut driver = Driver(
+        Command::new(driver)
+            .args(["--port", &port.to_string(), "--native-port", &free_port()?.to_string()])
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            // Nothing listens here: Keyturn's first screen is sign-in, which asks no server.
+            .env("KEYTURN_API_URL", "http://127.0.0.1:9")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting tauri-driver")?,
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("tauri-driver did not listen");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("tauri:options".into(), serde_json::json!({ "application": binary }));
+    let asked = epoch_ms();
+    let client = ClientBuilder::rustls()?
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .with_context(|| format!("launching {}", binary.display()))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ready = loop {
+        let mark = client
+            .execute(
+                "const m = performance.getEntriesByName('keyturn:interactive'); \
+                 return m.length ? performance.timeOrigin + m[0].startTime : null;",
+                vec![],
+            )
+            .await?;
+        if let Some(ms) = mark.as_f64() {
+            break ms;
+        }
+        if Instant::now() > deadline {
+            bail!("{} never marked its first screen interactive", binary.display());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Settle, as a user reads the first screen, then read the peaks.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mb = memory_of(binary, driver.0.id())?;
+    let _ = client.close().await;
+    driver.stop();
+    let launch = Launch { ms: ready - asked, mb };
+    println!(
+        "bench: {}: interactive after {:.0} ms, {:.0} MB",
+        binary.display(),
+        launch.ms,
+        launch.mb
+    );
+    Ok(launch)
+}
+
+struct Driver(Child);
+
+impl Driver {
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The summed `VmHWM` of the process running `binary` under `root`, and of all its descendants, in MB.
+fn memory_of(binary: &Path, root: u32) -> Result<f64> {
+    let binary = std::fs::canonicalize(binary)?;
+    let all = processes();
+    let app = descendants(root, &all)
+        .into_iter()
+        .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary))
+        .with_context(|| format!("no {} process under tauri-driver", binary.display()))?;
+    let mut total = crate::server::peak_memory_mb(app)?;
+    for pid in descendants(app, &all) {
+        total += crate::server::peak_memory_mb(pid).unwrap_or(0.0);
+    }
+    Ok(total)
+}
+
+/// (pid, parent pid) of every process.
+fn processes() -> Vec<(u32, u32)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let after_name = &stat[stat.rfind(')')? + 2..];
+            let ppid = after_name.split(' ').nth(1)?.parse().ok()?;
+            Some((pid, ppid))
+        })
+        .collect()
+}
+
+fn descendants(root: u32, all: &[(u32, u32)]) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid) in all {
+            if ppid == parent {
+                found.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    found
+}
+
+fn epoch_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}

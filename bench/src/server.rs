@@ -1,0 +1,442 @@
+//! The release server over loopback, under wrk: primary sign-in, cold and cached third-party sign-in against
+//! the argon2 bound, list/create/revoke at 64 connections, its peak memory; then app sign-in against 10k,
+//! 100k and 1M stored app-specific passwords, with the start time and the database's size.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context, Result};
+use keyturn_protocol::{AppPassword, Argon2Memory, Verifier, VerifierParams};
+use keyturn_server_process::ServerProcess;
+use serde_json::json;
+
+use crate::report::{Goal, Report};
+use crate::seed::{self, Credential, Seeder};
+use crate::wrk::{Request, Wrk};
+use crate::Scale;
+
+const CONNECTIONS: u32 = 64;
+
+pub fn measure(server_bin: &Path, out: &Path, scale: &Scale, report: &mut Report) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let wrk = Wrk::new(&out.join("wrk"))?;
+    let threads = std::thread::available_parallelism().map_or(2, usize::from) as u32;
+
+    // The bound: argon2 verifications at the server's parameters, on every core, in this process.
+    let bound = argon2_bound(scale.latency_secs)?;
+    report.add(
+        "argon2_bound",
+        "argon2 verifications on every core (the bound)",
+        bound,
+        "/s",
+        None,
+    );
+
+    let db = fresh_db(out, "load")?;
+    let primary_hash = migrate_and_add_owner(server_bin, &db, out)?;
+    let cold_count = (bound * f64::from(scale.cold_secs) * 1.5).ceil() as usize + 16;
+    println!("bench: seeding {cold_count} real app-specific passwords and the load accounts");
+    let (cold, cached, creators, revokers, lister) = runtime.block_on(async {
+        let mut seeder = Seeder::open(&db, primary_hash).await?;
+        let cold = seeder
+            .accounts(1..cold_count + 1, 1, seed::real_passwords(cold_count)?)
+            .await?;
+        let base = cold_count + 1;
+        let cached = seeder.accounts(base..base + 1, 10, seed::real_passwords(1)?).await?;
+        let creators_range = base + 1..base + 1 + scale.load_accounts;
+        seeder.accounts(creators_range.clone(), 0, Vec::new()).await?;
+        let creators = seeder.sessions(creators_range.clone()).await?;
+        let revokers_range = creators_range.end..creators_range.end + scale.load_accounts;
+        seeder.accounts(revokers_range.clone(), 25, Vec::new()).await?;
+        let revokers = seeder.sessions(revokers_range).await?;
+        let lister = seeder.sessions(base..base + 1).await?;
+        seeder.close().await?;
+        anyhow::Ok((cold, cached, creators, revokers, lister))
+    })?;
+    let server = ServerProcess::start(server_bin, &db, Some(&out.join("server-load.log")))?;
+
+    let sign_in = Request::get("/v1/sessions")
+        .method("POST")
+        .json(json!({"email": OWNER, "password": seed::PRIMARY}));
+    let outcome = wrk.run("primary-sign-in", &server.url, &[sign_in], 1, 1, scale.latency_secs)?;
+    ensure!(
+        outcome.non2xx == 0 && outcome.errors == 0,
+        "primary sign-ins failed: {outcome:?}"
+    );
+    report.add(
+        "primary_sign_in_p50",
+        "primary sign-in (one argon2), p50",
+        ms(outcome.p50_us),
+        "ms",
+        None,
+    );
+    report.add(
+        "primary_sign_in_p99",
+        "primary sign-in (one argon2), p99",
+        ms(outcome.p99_us),
+        "ms",
+        None,
+    );
+
+    let cold_requests: Vec<Request> = cold.iter().map(basic).collect();
+    let outcome = wrk.run(
+        "cold-app-sign-in",
+        &server.url,
+        &cold_requests,
+        threads * 4,
+        threads,
+        scale.cold_secs,
+    )?;
+    ensure!(
+        outcome.wrapped == 0,
+        "cold sign-ins ran out of fresh passwords: {outcome:?}"
+    );
+    ensure!(
+        outcome.non2xx == 0 && outcome.errors == 0,
+        "cold sign-ins failed: {outcome:?}"
+    );
+    report.add(
+        "cold_app_sign_in",
+        "cold app sign-in (one argon2 each), throughput",
+        outcome.per_second(),
+        "/s",
+        None,
+    );
+    report.add(
+        "cold_to_bound",
+        "cold app sign-in throughput against the argon2 bound",
+        outcome.per_second() / bound,
+        "ratio",
+        Some(Goal::AtLeast(0.9)),
+    );
+
+    let cached_request = basic(&cached[0]);
+    // One sign-in first, as a mail client makes before it polls: the rest find the password verified.
+    wrk.run("cached-app-sign-in-warm", &server.url, &[basic(&cached[0])], 1, 1, 1)?;
+    let outcome = wrk.run(
+        "cached-app-sign-in",
+        &server.url,
+        &[cached_request],
+        CONNECTIONS,
+        threads,
+        scale.secs,
+    )?;
+    ensure!(
+        outcome.non2xx == 0 && outcome.errors == 0,
+        "cached sign-ins failed: {outcome:?}"
+    );
+    report.add(
+        "cached_app_sign_in",
+        "cached app sign-in at 64 connections",
+        outcome.per_second(),
+        "/s",
+        Some(Goal::AtLeast(20_000.0)),
+    );
+    report.add(
+        "cached_app_sign_in_p50",
+        "cached app sign-in at 64 connections, p50",
+        ms(outcome.p50_us),
+        "ms",
+        None,
+    );
+    report.add(
+        "cached_app_sign_in_p99",
+        "cached app sign-in at 64 connections, p99",
+        ms(outcome.p99_us),
+        "ms",
+        Some(Goal::Below(5.0)),
+    );
+
+    let list = Request::get("/v1/app-passwords").header("Authorization", format!("Bearer {}", lister[0].token));
+    let outcome = wrk.run("list", &server.url, &[list], CONNECTIONS, threads, scale.secs)?;
+    ensure!(outcome.non2xx == 0 && outcome.errors == 0, "lists failed: {outcome:?}");
+    report.add(
+        "list_p50",
+        "list (10 passwords) at 64 connections, p50",
+        ms(outcome.p50_us),
+        "ms",
+        None,
+    );
+    report.add(
+        "list_p99",
+        "list (10 passwords) at 64 connections, p99",
+        ms(outcome.p99_us),
+        "ms",
+        Some(Goal::Below(10.0)),
+    );
+
+    let verifier = Verifier::build(AppPassword::generate().expose().as_bytes(), VerifierParams::default())?;
+    let mut creates = Vec::new();
+    for n in 0..25 {
+        for session in &creators {
+            creates.push(
+                Request::get("/v1/app-passwords")
+                    .method("POST")
+                    .header("Authorization", format!("Bearer {}", session.token))
+                    .header("Idempotency-Key", format!("bench-{}-{n}", session.account))
+                    .json(json!({
+                        "label": format!("Bench {n}"),
+                        "verifier": verifier.as_str(),
+                        "lookup_tag": format!("{:08x}", n as u32 * 7919 + 1),
+                    })),
+            );
+        }
+    }
+    let outcome = wrk.run("create", &server.url, &creates, CONNECTIONS, threads, scale.secs)?;
+    ensure!(
+        outcome.wrapped == 0,
+        "creates ran out of accounts with room: {outcome:?}"
+    );
+    ensure!(
+        outcome.non2xx == 0 && outcome.errors == 0,
+        "creates failed: {outcome:?}"
+    );
+    report.add(
+        "create_p50",
+        "create at 64 connections, p50",
+        ms(outcome.p50_us),
+        "ms",
+        None,
+    );
+    report.add(
+        "create_p99",
+        "create at 64 connections, p99",
+        ms(outcome.p99_us),
+        "ms",
+        Some(Goal::Below(10.0)),
+    );
+
+    let mut revokes = Vec::new();
+    for n in 0..25 {
+        for session in &revokers {
+            revokes.push(
+                Request::get(format!(
+                    "/v1/app-passwords/{}",
+                    seed::app_password_id(session.account, n)
+                ))
+                .method("DELETE")
+                .header("Authorization", format!("Bearer {}", session.token)),
+            );
+        }
+    }
+    let outcome = wrk.run("revoke", &server.url, &revokes, CONNECTIONS, threads, scale.secs)?;
+    ensure!(outcome.wrapped == 0, "revokes ran out of passwords: {outcome:?}");
+    ensure!(
+        outcome.non2xx == 0 && outcome.errors == 0,
+        "revokes failed: {outcome:?}"
+    );
+    report.add(
+        "revoke_p50",
+        "revoke at 64 connections, p50",
+        ms(outcome.p50_us),
+        "ms",
+        None,
+    );
+    report.add(
+        "revoke_p99",
+        "revoke at 64 connections, p99",
+        ms(outcome.p99_us),
+        "ms",
+        Some(Goal::Below(10.0)),
+    );
+
+    report.add(
+        "server_peak_memory",
+        "the server's peak resident memory under this load",
+        peak_memory_mb(server.pid())?,
+        "MB",
+        None,
+    );
+    drop(server);
+
+    rows(server_bin, out, scale, report, &wrk, &runtime)
+}
+
+/// App sign-in latency (cached: the row is still read) against the number of stored app passwords.
+fn rows(
+    server_bin: &Path,
+    out: &Path,
+    scale: &Scale,
+    report: &mut Report,
+    wrk: &Wrk,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<()> {
+    let mut first_p50 = None;
+    for &(accounts, per_account) in scale.row_sets {
+        let rows = accounts * per_account;
+        let name = format!("rows-{rows}");
+        let db = fresh_db(out, &name)?;
+        let primary_hash = migrate_and_add_owner(server_bin, &db, out)?;
+        println!("bench: seeding {rows} app-specific passwords across {accounts} accounts");
+        let started = Instant::now();
+        let credentials = runtime.block_on(async {
+            let mut seeder = Seeder::open(&db, primary_hash).await?;
+            let credentials = seeder
+                .accounts(1..accounts + 1, per_account, seed::real_passwords(32)?)
+                .await?;
+            seeder.close().await?;
+            anyhow::Ok(credentials)
+        })?;
+        println!("bench: seeded in {:.1} s", started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        let server = ServerProcess::start(server_bin, &db, Some(&out.join(format!("server-{name}.log"))))?;
+        let start_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let requests: Vec<Request> = credentials.iter().map(basic).collect();
+        // Once each, so the measured ones are cached: what varies with the rows is the row read.
+        wrk.run(&format!("{name}-warm"), &server.url, &requests, 1, 1, 1)?;
+        let outcome = wrk.run(&name, &server.url, &requests, 1, 1, scale.latency_secs)?;
+        ensure!(
+            outcome.non2xx == 0 && outcome.errors == 0,
+            "sign-ins failed: {outcome:?}"
+        );
+        let label = human(rows);
+        report.add(
+            &format!("rows_{rows}_start"),
+            &format!("server start with {label} app passwords"),
+            start_ms,
+            "ms",
+            None,
+        );
+        report.add(
+            &format!("rows_{rows}_p50"),
+            &format!("app sign-in with {label} app passwords, p50"),
+            ms(outcome.p50_us),
+            "ms",
+            None,
+        );
+        report.add(
+            &format!("rows_{rows}_p99"),
+            &format!("app sign-in with {label} app passwords, p99"),
+            ms(outcome.p99_us),
+            "ms",
+            None,
+        );
+        let size = db_size_mb(&db)?;
+        report.add(
+            &format!("rows_{rows}_db"),
+            &format!("database size with {label} app passwords"),
+            size,
+            "MB",
+            None,
+        );
+        match first_p50 {
+            None => first_p50 = Some(outcome.p50_us),
+            Some(first) => {
+                let goal = (rows >= 1_000_000 || rows == scale.row_sets.last().map_or(0, |r| r.0 * r.1))
+                    .then_some(Goal::Below(1.2));
+                report.add(
+                    &format!("rows_{rows}_ratio"),
+                    &format!(
+                        "app sign-in p50 with {label} against {}",
+                        human(scale.row_sets[0].0 * scale.row_sets[0].1)
+                    ),
+                    outcome.p50_us / first,
+                    "ratio",
+                    goal,
+                );
+            }
+        }
+        drop(server);
+    }
+    Ok(())
+}
+
+/// The account whose primary password the sign-in figure uses, added through the admin CLI.
+const OWNER: &str = "owner@bench.test";
+
+/// Runs the server once on a new database (it applies the migrations), adds the owner account as support
+/// staff would, and returns its password hash for the seeded accounts to share.
+fn migrate_and_add_owner(server_bin: &Path, db: &Path, out: &Path) -> Result<String> {
+    let server = ServerProcess::start(server_bin, db, Some(&out.join("server-migrate.log")))?;
+    server.add_account(OWNER, seed::PRIMARY)?;
+    drop(server);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await?;
+        let hash: (String,) = sqlx::query_as("SELECT password_hash FROM accounts WHERE email = ?")
+            .bind(OWNER)
+            .fetch_one(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(hash.0)
+    })
+}
+
+fn fresh_db(out: &Path, name: &str) -> Result<std::path::PathBuf> {
+    let dir = out.join("db");
+    std::fs::create_dir_all(&dir)?;
+    let db = dir.join(format!("{name}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    Ok(db)
+}
+
+fn basic(credential: &Credential) -> Request {
+    use base64::Engine;
+    let pair = format!("{}:{}", credential.email, credential.password);
+    Request::get("/v1/app-auth/whoami").header(
+        "Authorization",
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
+    )
+}
+
+/// argon2 verifications per second at the default parameters, one thread per core, each with its own
+/// reused memory (as the server's pool does).
+fn argon2_bound(secs: u32) -> Result<f64> {
+    let verifier = Verifier::build(b"bound", VerifierParams::default())?;
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let until = Instant::now() + Duration::from_secs(u64::from(secs));
+    let started = Instant::now();
+    let runs: u64 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut memory = Argon2Memory::default();
+                    let mut n = 0u64;
+                    while Instant::now() < until {
+                        assert!(verifier.verify_in(b"bound", &mut memory));
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
+    });
+    Ok(runs as f64 / started.elapsed().as_secs_f64())
+}
+
+/// `VmHWM` of a process, in MB.
+pub fn peak_memory_mb(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|l| l.trim().trim_end_matches(" kB").parse().ok())
+        .context("VmHWM")?;
+    Ok(kb / 1000.0)
+}
+
+fn db_size_mb(db: &Path) -> Result<f64> {
+    let mut bytes = 0;
+    for suffix in ["", "-wal"] {
+        if let Ok(meta) = std::fs::metadata(format!("{}{suffix}", db.display())) {
+            bytes += meta.len();
+        }
+    }
+    Ok(bytes as f64 / 1e6)
+}
+
+fn ms(us: f64) -> f64 {
+    us / 1000.0
+}
+
+fn human(rows: usize) -> String {
+    match rows {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n >= 1_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}

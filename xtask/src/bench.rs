@@ -1,0 +1,50 @@
+//! `cargo xtask bench [--quick]`: release builds of the server, the harness and the baseline window beside
+//! the app the packages ship, then `keyturn-bench` in a virtual display with its own D-Bus session. The report
+//! lands in `target/bench/` (report.json, report.md, SVG plots). `--quick` runs every measurement small, to
+//! check the harness (CI runs it).
+
+use anyhow::Result;
+
+use crate::{bundle, cargo, keyring, run, setup, workspace_root};
+
+pub fn run_bench(quick: bool) -> Result<()> {
+    setup::install()?;
+    setup::install_tauri_driver()?;
+    // The app as it ships: the binary the packages are made from.
+    bundle::bundle()?;
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "keyturn-server",
+        "-p",
+        "keyturn-bench",
+        "-p",
+        "keyturn-baseline",
+    ])?;
+    let root = workspace_root();
+    let release = root.join("target/release");
+    let out = root.join("target/bench");
+    let home = root.join("target/bench-home");
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home)?;
+    let bench = release.join("keyturn-bench");
+    let xvfb = ["xvfb-run", "--auto-servernum", "--server-args=-screen 0 1280x900x24"];
+    let mut command = keyring::in_private_session(&xvfb, &bench, &home);
+    command
+        .arg("--out")
+        .arg(&out)
+        .arg("--server")
+        .arg(release.join("keyturn-server"))
+        .arg("--app")
+        .arg(release.join("keyturn"))
+        .arg("--baseline")
+        .arg(release.join("keyturn-baseline"))
+        .arg("--tauri-driver")
+        .arg(setup::tauri_driver_path())
+        .current_dir(&root);
+    if quick {
+        command.arg("--quick");
+    }
+    run(&mut command)
+}
