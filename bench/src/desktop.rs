@@ -27,13 +27,14 @@ pub fn measure(
 ) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let (mut app_runs, mut baseline_runs) = (Vec::new(), Vec::new());
+    let launch = |binary: &Path, name: String| runtime.block_on(launch_retrying(binary, driver, &out.join(name)));
     // One launch of each first, not counted: the first WebKit start on a machine pays for cold caches.
-    runtime.block_on(launch(baseline, driver, &out.join("desktop/warm-baseline")))?;
-    runtime.block_on(launch(app, driver, &out.join("desktop/warm-app")))?;
+    launch(baseline, "desktop/warm-baseline".into())?;
+    launch(app, "desktop/warm-app".into())?;
     for n in 0..scale.launches {
         // Alternating, so drift on a noisy machine falls on both.
-        baseline_runs.push(runtime.block_on(launch(baseline, driver, &out.join(format!("desktop/baseline-{n}"))))?);
-        app_runs.push(runtime.block_on(launch(app, driver, &out.join(format!("desktop/app-{n}"))))?);
+        baseline_runs.push(launch(baseline, format!("desktop/baseline-{n}"))?);
+        app_runs.push(launch(app, format!("desktop/app-{n}"))?);
     }
     let median = |runs: &[Launch], f: fn(&Launch) -> f64| {
         let mut values: Vec<f64> = runs.iter().map(f).collect();
@@ -85,6 +86,21 @@ pub fn measure(
         Some(Goal::Below(1.15)),
     );
     Ok(())
+}
+
+/// A launch, tried again up to twice when the driver itself fails to answer (it sometimes drops its first
+/// request under Xvfb); the app's own failure to show its first screen is not retried.
+async fn launch_retrying(binary: &Path, driver: &Path, home: &Path) -> Result<Launch> {
+    let mut tries = 0;
+    loop {
+        match launch(binary, driver, home).await {
+            Err(e) if tries < 2 && format!("{e:#}").contains("webdriver server did not respond") => {
+                println!("bench: the driver did not answer; launching again");
+                tries += 1;
+            }
+            result => return result,
+        }
+    }
 }
 
 struct Launch {

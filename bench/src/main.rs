@@ -43,7 +43,7 @@ const FULL: Scale = Scale {
     cold_secs: 8,
     load_accounts: 4_000,
     row_sets: &[(1_000, 10), (10_000, 10), (100_000, 10)],
-    launches: 5,
+    launches: 7,
 };
 
 /// Every measurement, small: checks the harness, not the figures.

@@ -42,6 +42,10 @@ pub fn run_bench(quick: bool) -> Result<()> {
         .arg(release.join("keyturn-baseline"))
         .arg("--tauri-driver")
         .arg(setup::tauri_driver_path())
+        // The harness builds thousands of verifiers (19 MiB of argon2 memory each) on two threads; with glibc's
+        // sliding mmap threshold those land in the threads' heaps, which grew to 24 GB and were killed. Always
+        // mmap'd, each is returned when it is freed.
+        .env("MALLOC_MMAP_THRESHOLD_", "1048576")
         .current_dir(&root);
     if quick {
         command.arg("--quick");

@@ -12,6 +12,11 @@ use super::{AccountId, AuditKind, Origin, Store, StoreError};
 /// What the `app_passwords_limit` trigger of the first migration raises (a test keeps the two equal).
 pub(super) const LIMIT_TRIGGER_MESSAGE: &str = ErrorCode::LimitReached.as_str();
 
+/// An account's passwords, newest first; the second parameter includes revoked ones. Read through the
+/// `app_passwords_account` index (migration 0003).
+pub(super) const LIST: &str = "SELECT id, label, created_at, last_used_at, revoked_at FROM app_passwords
+     WHERE account_id = ? AND (? OR revoked_at IS NULL) ORDER BY created_at DESC, rowid DESC";
+
 /// A row as support staff see it: active or revoked.
 #[derive(Clone, Debug, Serialize)]
 pub struct AppPasswordRow {
@@ -154,14 +159,11 @@ impl Store {
     }
 
     async fn app_passwords(&self, account: &AccountId, with_revoked: bool) -> Result<Vec<AppPasswordRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, label, created_at, last_used_at, revoked_at FROM app_passwords
-             WHERE account_id = ? AND (? OR revoked_at IS NULL) ORDER BY created_at DESC, rowid DESC",
-        )
-        .bind(account.as_str())
-        .bind(with_revoked)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(LIST)
+            .bind(account.as_str())
+            .bind(with_revoked)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(AppPasswordRow::from_row).collect()
     }
 

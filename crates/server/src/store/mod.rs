@@ -145,6 +145,29 @@ fn is_limit_trigger(err: &sqlx::Error) -> bool {
 mod tests {
     use keyturn_protocol::MAX_APP_PASSWORDS;
 
+    #[tokio::test]
+    async fn an_accounts_list_reads_its_rows_through_an_index_not_the_whole_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::Store::open(&dir.path().join("k.db")).await.unwrap();
+        let query = format!("EXPLAIN QUERY PLAN {}", super::app_passwords::LIST);
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&query)
+            .bind("some-account")
+            .bind(false)
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        let plan: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING INDEX app_passwords_account")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN app_passwords")),
+            "{plan:?}"
+        );
+    }
+
     #[test]
     fn the_migrations_limit_trigger_is_the_protocols_limit() {
         let migration = include_str!("../../migrations/0001_initial.sql");
