@@ -58,6 +58,8 @@ const QUICK: Scale = Scale {
 
 struct Args {
     quick: bool,
+    /// `--desktop-only`: skip the server's figures (to iterate on the app's launch).
+    desktop_only: bool,
     out: PathBuf,
     server: PathBuf,
     app: PathBuf,
@@ -68,7 +70,7 @@ struct Args {
 impl Args {
     fn parse() -> Result<Self> {
         let mut args = std::env::args().skip(1);
-        let mut quick = false;
+        let (mut quick, mut desktop_only) = (false, false);
         let (mut out, mut server, mut app, mut baseline, mut driver) = (None, None, None, None, None);
         while let Some(arg) = args.next() {
             let mut value = || {
@@ -78,6 +80,7 @@ impl Args {
             };
             match arg.as_str() {
                 "--quick" => quick = true,
+                "--desktop-only" => desktop_only = true,
                 "--out" => out = Some(value()?),
                 "--server" => server = Some(value()?),
                 "--app" => app = Some(value()?),
@@ -88,6 +91,7 @@ impl Args {
         }
         Ok(Self {
             quick,
+            desktop_only,
             out: out.context("--out DIR")?,
             server: server.context("--server PATH")?,
             app: app.context("--app PATH")?,
@@ -105,7 +109,9 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&args.out)?;
     let mut report = Report::new(args.quick);
 
-    server::measure(&args.server, &args.out, &scale, &mut report)?;
+    if !args.desktop_only {
+        server::measure(&args.server, &args.out, &scale, &mut report)?;
+    }
     desktop::measure(&args.app, &args.baseline, &args.driver, &args.out, &scale, &mut report)?;
     let size = std::fs::metadata(&args.app)?.len() as f64 / 1e6;
     report.add(

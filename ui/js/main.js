@@ -44,12 +44,13 @@ function showPasswords(session) {
   passwords.open(session);
 }
 
-async function restore() {
+/// Asks the server whether the kept session is still good; `pending` is a restore already under way.
+async function restore(pending = call("restore_session")) {
   show("loading");
   launch.loading.hidden = false;
   launch.error.hidden = true;
   try {
-    const session = await call("restore_session");
+    const session = await pending;
     if (session) showPasswords(session);
     else showSignIn(null);
   } catch (e) {
@@ -62,14 +63,17 @@ async function restore() {
 }
 
 async function boot() {
+  // Both at once: the keychain and the server are asked while the window gets its settings.
+  const restoring = call("restore_session");
+  restoring.catch(() => {});
   const info = await call("app_info");
   server = info.server_url;
   about.init(info, () => server);
   signin.init(info, { signedIn: showPasswords });
   passwords.init(info, { signedOut: showSignIn });
-  $("launch-retry").addEventListener("click", restore);
+  $("launch-retry").addEventListener("click", () => restore());
   $("launch-sign-in").addEventListener("click", () => showSignIn(null));
-  await restore();
+  await restore(restoring);
 }
 
 boot();
