@@ -65,12 +65,7 @@ pub fn bars(path: &Path, title: &str, unit: &str, bars: &[(String, f64)], series
                 .label(*name)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], COLORS[i].filled()));
         }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart)?;
     }
     root.present().map_err(err)?;
     Ok(())
@@ -115,14 +110,19 @@ pub fn lines(path: &Path, title: &str, x_desc: &str, y_desc: &str, series: &[(&s
             ))
             .map_err(err)?;
     }
+    legend(&mut chart)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// The series' names in a box, where plotters puts them.
+fn legend<'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, SVGBackend<'a>, CT>) -> Result<()> {
     chart
         .configure_series_labels()
         .border_style(BLACK)
         .background_style(WHITE)
         .draw()
-        .map_err(err)?;
-    root.present().map_err(err)?;
-    Ok(())
+        .map_err(err)
 }
 
 fn err(e: impl std::fmt::Display) -> anyhow::Error {

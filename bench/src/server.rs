@@ -33,7 +33,7 @@ pub fn measure(server_bin: &Path, out: &Path, scale: &Scale, report: &mut Report
     );
 
     let db = fresh_db(out, "load")?;
-    let primary_hash = migrate_and_add_owner(server_bin, &db, out)?;
+    let primary_hash = migrate_and_add_owner(server_bin, &db, out, &runtime)?;
     let cold_count = (bound * f64::from(scale.cold_secs) * 1.5).ceil() as usize + 16;
     println!("bench: seeding {cold_count} real app-specific passwords and the load accounts");
     let (cold, cached, creators, revokers, lister) = runtime.block_on(async {
@@ -266,7 +266,7 @@ fn rows(
         let rows = accounts * per_account;
         let name = format!("rows-{rows}");
         let db = fresh_db(out, &name)?;
-        let primary_hash = migrate_and_add_owner(server_bin, &db, out)?;
+        let primary_hash = migrate_and_add_owner(server_bin, &db, out, runtime)?;
         println!("bench: seeding {rows} app-specific passwords across {accounts} accounts");
         let started = Instant::now();
         let credentials = runtime.block_on(async {
@@ -346,11 +346,15 @@ const OWNER: &str = "owner@bench.test";
 
 /// Runs the server once on a new database (it applies the migrations), adds the owner account as support
 /// staff would, and returns its password hash for the seeded accounts to share.
-fn migrate_and_add_owner(server_bin: &Path, db: &Path, out: &Path) -> Result<String> {
+fn migrate_and_add_owner(
+    server_bin: &Path,
+    db: &Path,
+    out: &Path,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<String> {
     let server = ServerProcess::start(server_bin, db, Some(&out.join("server-migrate.log")))?;
     server.add_account(OWNER, seed::PRIMARY)?;
     drop(server);
-    let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         use sqlx::Connection;
         let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await?;

@@ -9,7 +9,7 @@
 //! each step asserted. Screenshots land in `target/e2e/`.
 //!
 //! `KEYTURN_E2E_APP` names the app binary (default: the debug build; CI gives the installed
-//! `/usr/bin/keyturn`), `KEYTURN_E2E_AXE` axe-core's script.
+//! `/usr/bin/keyturn`), `KEYTURN_E2E_AXE` axe-core's script, `KEYTURN_E2E_DRIVER` tauri-driver.
 
 mod processes;
 mod proxy;

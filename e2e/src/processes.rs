@@ -13,6 +13,7 @@ use crate::scenario::Theme;
 /// The environment the app runs in: the server URL, its own settings directory, and the theme.
 pub struct AppEnv {
     vars: Vec<(&'static str, String)>,
+    config_home: PathBuf,
 }
 
 impl AppEnv {
@@ -25,6 +26,7 @@ impl AppEnv {
                 ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".to_owned()),
                 ("GTK_THEME", theme.gtk_theme().to_owned()),
             ],
+            config_home: config_home.to_owned(),
         })
     }
 
@@ -34,13 +36,7 @@ impl AppEnv {
 
     /// Waits until the app has written its window's size and place (it does once the window settles).
     pub async fn wait_for_window_state(&self) -> Result<()> {
-        let config_home = self
-            .vars
-            .iter()
-            .find(|(k, _)| *k == "XDG_CONFIG_HOME")
-            .map(|(_, v)| PathBuf::from(v))
-            .context("XDG_CONFIG_HOME")?;
-        let file = config_home.join("app.keyturn.desktop/.window-state.json");
+        let file = self.config_home.join("app.keyturn.desktop/.window-state.json");
         let deadline = Instant::now() + Duration::from_secs(5);
         let started = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
         loop {
@@ -107,14 +103,9 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// `KEYTURN_E2E_DRIVER`, where xtask found `tauri-driver`; otherwise the one on the PATH.
 fn tauri_driver() -> PathBuf {
-    let in_cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .map(|home| home.join("bin/tauri-driver"));
-    in_cargo_home
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from("tauri-driver"))
+    std::env::var_os("KEYTURN_E2E_DRIVER").map_or_else(|| PathBuf::from("tauri-driver"), PathBuf::from)
 }
 
 /// The session token the Secret Service holds, to check it appears nowhere else. Never printed.

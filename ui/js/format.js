@@ -44,7 +44,7 @@ export function lastUsed(iso) {
   time.className = "last-used";
   const words = document.createElement("span");
   words.dataset.relative = iso;
-  words.textContent = `Last used ${ago(iso)}`;
+  words.textContent = usedWords(iso);
   const spoken = document.createElement("span");
   spoken.className = "visually-hidden";
   spoken.textContent = ` (${exact(iso)})`;
@@ -53,9 +53,13 @@ export function lastUsed(iso) {
   return span;
 }
 
+function usedWords(iso) {
+  return `Last used ${ago(iso)}`;
+}
+
 /// Keeps the relative words true while the window stays open.
 export function refreshRelative(root) {
   for (const words of root.querySelectorAll("[data-relative]")) {
-    words.textContent = `Last used ${ago(words.dataset.relative)}`;
+    words.textContent = usedWords(words.dataset.relative);
   }
 }

@@ -5,13 +5,12 @@
 
 use anyhow::Result;
 
-use crate::{bundle, cargo, keyring, run, setup, workspace_root};
+use crate::{cargo, keyring, run, setup, workspace_root};
 
+/// Runs the benchmarks against the app in `target/release`, the binary the packages are made from: call
+/// it after `bundle::bundle`.
 pub fn run_bench(quick: bool) -> Result<()> {
-    setup::install()?;
     setup::install_tauri_driver()?;
-    // The app as it ships: the binary the packages are made from.
-    bundle::bundle()?;
     cargo(&[
         "build",
         "--release",

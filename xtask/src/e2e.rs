@@ -30,5 +30,6 @@ pub fn run_against(app: &Path) -> Result<()> {
     run(keyring::in_private_session(&xvfb, &runner, &keyrings)
         .env("KEYTURN_E2E_APP", app)
         .env("KEYTURN_E2E_AXE", axe)
+        .env("KEYTURN_E2E_DRIVER", setup::tauri_driver_path())
         .current_dir(&root))
 }
