@@ -50,6 +50,31 @@ impl Request {
         parts.push(self.body.clone());
         parts.join("\t")
     }
+
+    /// Sends this request once over a fresh connection to `url` (`http://HOST:PORT`) and returns the status
+    /// line and the start of the body: what a failed run's requests were answered, for its error message.
+    fn send_once(&self, url: &str) -> Result<String> {
+        use std::io::Read;
+        let authority = url.strip_prefix("http://").context("the server's URL is plain http")?;
+        let mut stream = std::net::TcpStream::connect(authority)?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+        let mut head = format!(
+            "{} {} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n",
+            self.method, self.path
+        );
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", self.body.len()));
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(self.body.as_bytes())?;
+        let mut answer = Vec::new();
+        stream.take(4096).read_to_end(&mut answer)?;
+        let answer = String::from_utf8_lossy(&answer);
+        let status = answer.lines().next().unwrap_or_default();
+        let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        Ok(format!("{status} {body}"))
+    }
 }
 
 /// What one wrk run measured.
@@ -64,6 +89,9 @@ pub struct Outcome {
     pub max_us: f64,
     /// How many times a thread ran out of requests and started its list again (0 for once-only requests).
     pub wrapped: u64,
+    /// When some answers were not 2xx: the list's last request sent once more after the run, and its answer.
+    #[serde(skip)]
+    pub sample: Option<String>,
 }
 
 impl Outcome {
@@ -180,7 +208,13 @@ impl Wrk {
             .lines()
             .find(|l| l.starts_with('{'))
             .with_context(|| format!("no result from wrk: {stdout}"))?;
-        let outcome: Outcome = serde_json::from_str(json)?;
+        let mut outcome: Outcome = serde_json::from_str(json)?;
+        if outcome.non2xx > 0 {
+            if let Some(last) = requests.last() {
+                let answer = last.send_once(url).unwrap_or_else(|e| format!("no answer: {e}"));
+                outcome.sample = Some(format!("{} {} answers {answer}", last.method, last.path));
+            }
+        }
         println!(
             "bench: {name}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {} errors, {} not 2xx",
             outcome.per_second(),
