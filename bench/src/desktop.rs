@@ -6,6 +6,9 @@
 //! its first screen is shown, the baseline when its page is ready), read after the fact as
 //! `timeOrigin + startTime`, so WebDriver's polling adds nothing. Memory is the peak resident set
 //! (`VmHWM`) of the app and every process it started (WebKit's web and network processes), summed.
+//!
+//! Then the step users wait on: click Create to the revealed password, signed in to the release server, timed
+//! inside the page (from the click to the first paint of the password) with the end-to-end test's own timer.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -14,17 +17,26 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use fantoccini::ClientBuilder;
 
+use keyturn_e2e::processes::AppEnv;
+use keyturn_e2e::scenario::Theme;
+use keyturn_e2e::ui::Window;
+use keyturn_server_process::ServerProcess;
+
 use crate::report::{Goal, Report};
 use crate::Scale;
 
-pub fn measure(
-    app: &Path,
-    baseline: &Path,
-    driver: &Path,
-    out: &Path,
-    scale: &Scale,
-    report: &mut Report,
-) -> Result<()> {
+/// The programs the desktop figures run.
+pub struct Programs<'a> {
+    pub app: &'a Path,
+    pub baseline: &'a Path,
+    pub driver: &'a Path,
+    pub server: &'a Path,
+}
+
+pub fn measure(programs: &Programs, out: &Path, scale: &Scale, report: &mut Report) -> Result<()> {
+    let Programs {
+        app, baseline, driver, ..
+    } = *programs;
     let runtime = tokio::runtime::Runtime::new()?;
     let (mut app_runs, mut baseline_runs) = (Vec::new(), Vec::new());
     let launch = |binary: &Path, name: String| runtime.block_on(launch_retrying(binary, driver, &out.join(name)));
@@ -109,7 +121,75 @@ pub fn measure(
         "ratio",
         Some(Goal::Below(1.15)),
     );
+
+    let mut creates = runtime.block_on(create_to_reveal(programs, &out.join("desktop/create"), scale.creates))?;
+    creates.sort_by(f64::total_cmp);
+    report.add(
+        "create_to_reveal",
+        "Keyturn: click Create to the revealed password's first paint (median)",
+        creates[creates.len() / 2],
+        "ms",
+        Some(Goal::Below(150.0)),
+    );
+    report.add(
+        "create_to_reveal_slowest",
+        "Keyturn: click Create to the revealed password's first paint (slowest)",
+        creates[creates.len() - 1],
+        "ms",
+        None,
+    );
     Ok(())
+}
+
+/// Signs in to a new account on the release server in the release app, then makes `runs` passwords through
+/// the window, timing each from the click on Create to the password's first paint; signs out at the end.
+async fn create_to_reveal(programs: &Programs<'_>, home: &Path, runs: usize) -> Result<Vec<f64>> {
+    const EMAIL: &str = "create@bench.test";
+    let _ = std::fs::remove_dir_all(home);
+    std::fs::create_dir_all(home)?;
+    let server = ServerProcess::start(
+        programs.server,
+        &home.join("keyturn.db"),
+        Some(&home.join("server.log")),
+    )?;
+    server.add_account(EMAIL, crate::seed::PRIMARY)?;
+    let app_env = AppEnv::new(&server.url, &home.join("config"), Theme::Light)?;
+    let driver = keyturn_e2e::processes::Driver::start_program(programs.driver, &app_env, &home.join("app.log"))?;
+    let window = Window::launch(&driver.url(), programs.app, home, "bench", None).await?;
+    window.fill("Email", EMAIL).await?;
+    window.fill("Password", crate::seed::PRIMARY).await?;
+    window.click("Sign In").await?;
+    window.text("App-Specific Passwords").await?;
+    let mut times = Vec::new();
+    for n in 0..runs {
+        window
+            .click(if n == 0 {
+                "Generate an app-specific password"
+            } else {
+                "Add"
+            })
+            .await?;
+        let label = format!("Mail client {n}");
+        window.fill("Label", &label).await?;
+        let create = window.button("Create").await?;
+        let ms = window
+            .time_click_to_paint("label-create", "reveal-password", || async {
+                create.click().await?;
+                Ok(())
+            })
+            .await?;
+        println!("bench: Create to the revealed password: {ms:.0} ms");
+        times.push(ms);
+        // Not copied: Done asks first, and Close leaves.
+        window.click("Done").await?;
+        window.click("Close").await?;
+        window.gone("//dialog[@id='reveal-dialog']").await?;
+        window.text(&label).await?;
+    }
+    window.click("Sign Out").await?;
+    window.button("Sign In").await?;
+    window.close().await?;
+    Ok(times)
 }
 
 /// A launch, tried again up to twice when the driver itself fails to answer (it sometimes drops its first

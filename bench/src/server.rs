@@ -5,14 +5,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use keyturn_protocol::{AppPassword, Argon2Memory, Verifier, VerifierParams};
 use keyturn_server_process::ServerProcess;
 use serde_json::json;
 
 use crate::report::{Goal, Report};
 use crate::seed::{self, Credential, Seeder};
-use crate::wrk::{Request, Wrk};
+use crate::wrk::{Outcome, Request, Wrk};
 use crate::Scale;
 
 const CONNECTIONS: u32 = 64;
@@ -53,16 +53,14 @@ pub fn measure(server_bin: &Path, out: &Path, scale: &Scale, report: &mut Report
         seeder.close().await?;
         anyhow::Ok((cold, cached, creators, revokers, lister))
     })?;
-    let server = ServerProcess::start(server_bin, &db, Some(&out.join("server-load.log")))?;
+    let load_log = out.join("server-load.log");
+    let server = ServerProcess::start(server_bin, &db, Some(&load_log))?;
 
     let sign_in = Request::get("/v1/sessions")
         .method("POST")
         .json(json!({"email": OWNER, "password": seed::PRIMARY}));
     let outcome = wrk.run("primary-sign-in", &server.url, &[sign_in], 1, 1, scale.latency_secs)?;
-    ensure!(
-        outcome.non2xx == 0 && outcome.errors == 0,
-        "primary sign-ins failed: {outcome:?}"
-    );
+    answered(&outcome, "primary sign-ins", &load_log)?;
     report.add(
         "primary_sign_in_p50",
         "primary sign-in (one argon2), p50",
@@ -91,10 +89,7 @@ pub fn measure(server_bin: &Path, out: &Path, scale: &Scale, report: &mut Report
         outcome.wrapped == 0,
         "cold sign-ins ran out of fresh passwords: {outcome:?}"
     );
-    ensure!(
-        outcome.non2xx == 0 && outcome.errors == 0,
-        "cold sign-ins failed: {outcome:?}"
-    );
+    answered(&outcome, "cold sign-ins", &load_log)?;
     report.add(
         "cold_app_sign_in",
         "cold app sign-in (one argon2 each), throughput",
@@ -121,10 +116,7 @@ pub fn measure(server_bin: &Path, out: &Path, scale: &Scale, report: &mut Report
         threads,
         scale.secs,
     )?;
-    ensure!(
-        outcome.non2xx == 0 && outcome.errors == 0,
-        "cached sign-ins failed: {outcome:?}"
-    );
+    answered(&outcome, "cached sign-ins", &load_log)?;
     report.add(
         "cached_app_sign_in",
         "cached app sign-in at 64 connections",
@@ -149,7 +141,7 @@ pub fn measure(server_bin: &Path, out: &Path, scale: &Scale, report: &mut Report
 
     let list = Request::get("/v1/app-passwords").header("Authorization", format!("Bearer {}", lister[0].token));
     let outcome = wrk.run("list", &server.url, &[list], CONNECTIONS, threads, scale.secs)?;
-    ensure!(outcome.non2xx == 0 && outcome.errors == 0, "lists failed: {outcome:?}");
+    answered(&outcome, "lists", &load_log)?;
     report.add(
         "list_p50",
         "list (10 passwords) at 64 connections, p50",
@@ -187,10 +179,7 @@ pub fn measure(server_bin: &Path, out: &Path, scale: &Scale, report: &mut Report
         outcome.wrapped == 0,
         "creates ran out of accounts with room: {outcome:?}"
     );
-    ensure!(
-        outcome.non2xx == 0 && outcome.errors == 0,
-        "creates failed: {outcome:?}"
-    );
+    answered(&outcome, "creates", &load_log)?;
     report.add(
         "create_p50",
         "create at 64 connections, p50",
@@ -221,10 +210,7 @@ pub fn measure(server_bin: &Path, out: &Path, scale: &Scale, report: &mut Report
     }
     let outcome = wrk.run("revoke", &server.url, &revokes, CONNECTIONS, threads, scale.secs)?;
     ensure!(outcome.wrapped == 0, "revokes ran out of passwords: {outcome:?}");
-    ensure!(
-        outcome.non2xx == 0 && outcome.errors == 0,
-        "revokes failed: {outcome:?}"
-    );
+    answered(&outcome, "revokes", &load_log)?;
     report.add(
         "revoke_p50",
         "revoke at 64 connections, p50",
@@ -279,16 +265,14 @@ fn rows(
         })?;
         println!("bench: seeded in {:.1} s", started.elapsed().as_secs_f64());
         let started = Instant::now();
-        let server = ServerProcess::start(server_bin, &db, Some(&out.join(format!("server-{name}.log"))))?;
+        let log = out.join(format!("server-{name}.log"));
+        let server = ServerProcess::start(server_bin, &db, Some(&log))?;
         let start_ms = started.elapsed().as_secs_f64() * 1000.0;
         let requests: Vec<Request> = credentials.iter().map(basic).collect();
         // Once each, so the measured ones are cached: what varies with the rows is the row read.
         wrk.run(&format!("{name}-warm"), &server.url, &requests, 1, 1, 1)?;
         let outcome = wrk.run(&name, &server.url, &requests, 1, 1, scale.latency_secs)?;
-        ensure!(
-            outcome.non2xx == 0 && outcome.errors == 0,
-            "sign-ins failed: {outcome:?}"
-        );
+        answered(&outcome, "sign-ins", &log)?;
         let label = human(rows);
         report.add(
             &format!("rows_{rows}_start"),
@@ -365,6 +349,23 @@ fn migrate_and_add_owner(
         conn.close().await?;
         Ok(hash.0)
     })
+}
+
+/// Every request got a 2xx answer; otherwise an error with what the server answered and its last warnings
+/// and errors.
+fn answered(outcome: &Outcome, what: &str, log: &Path) -> Result<()> {
+    if outcome.non2xx == 0 && outcome.errors == 0 {
+        return Ok(());
+    }
+    let logged = std::fs::read_to_string(log).unwrap_or_default();
+    let problems: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect();
+    bail!(
+        "{what} failed: {outcome:?}; the server's last warnings: {:#?}",
+        &problems[problems.len().saturating_sub(5)..]
+    )
 }
 
 fn fresh_db(out: &Path, name: &str) -> Result<std::path::PathBuf> {

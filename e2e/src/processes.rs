@@ -65,10 +65,18 @@ pub struct Driver {
 }
 
 impl Driver {
+    /// `KEYTURN_E2E_DRIVER`, where xtask found `tauri-driver`, or else the one on the PATH.
     pub fn start(app_env: &AppEnv, log: &Path) -> Result<Self> {
+        let program =
+            std::env::var_os("KEYTURN_E2E_DRIVER").map_or_else(|| PathBuf::from("tauri-driver"), PathBuf::from);
+        Self::start_program(&program, app_env, log)
+    }
+
+    /// The `tauri-driver` at `program`.
+    pub fn start_program(program: &Path, app_env: &AppEnv, log: &Path) -> Result<Self> {
         let port = free_port()?;
         let native_port = free_port()?;
-        let mut command = Command::new(tauri_driver());
+        let mut command = Command::new(program);
         app_env
             .apply(&mut command)
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
@@ -101,11 +109,6 @@ impl Drop for Driver {
 
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// `KEYTURN_E2E_DRIVER`, where xtask found `tauri-driver`; otherwise the one on the PATH.
-fn tauri_driver() -> PathBuf {
-    std::env::var_os("KEYTURN_E2E_DRIVER").map_or_else(|| PathBuf::from("tauri-driver"), PathBuf::from)
 }
 
 /// The session token the Secret Service holds, to check it appears nowhere else. Never printed.

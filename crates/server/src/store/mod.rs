@@ -73,6 +73,10 @@ impl Store {
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A request dropped at the wrong await (its client left) can leave its connection inside
+            // `BEGIN IMMEDIATE` with nothing to end it: sqlx's `begin_with` awaits once more after the BEGIN.
+            // Such a connection is closed, which rolls back and frees the write lock, never pooled again.
+            .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
@@ -143,7 +147,48 @@ fn is_limit_trigger(err: &sqlx::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use keyturn_protocol::MAX_APP_PASSWORDS;
+    use std::time::Duration;
+
+    use keyturn_protocol::{AppPasswordId, MAX_APP_PASSWORDS};
+
+    use super::accounts::AccountId;
+    use super::audit::Origin;
+
+    /// A client that leaves mid-request drops the handler's future at whatever await it reached, inside
+    /// `BEGIN IMMEDIATE` too. No connection may go back to the pool inside a transaction: it would hold
+    /// SQLite's write lock for good, and every later write would fail or wait out the busy timeout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_dropped_midway_leaves_no_connection_inside_a_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::Store::open(&dir.path().join("k.db")).await.unwrap();
+        let account = AccountId::from_stored("some-account".into());
+        let id = AppPasswordId::new("no-such-password");
+        let origin = Origin::Client([127, 0, 0, 1].into());
+        // Many at once, as under load, so writes queue for the lock and are dropped while they wait.
+        let leavers: Vec<_> = (0..16u64)
+            .map(|client| {
+                let (store, account, id) = (store.clone(), account.clone(), id.clone());
+                tokio::spawn(async move {
+                    for n in 0..100u64 {
+                        let write = store.revoke_app_password(&account, &id, origin, chrono::Utc::now());
+                        let _ =
+                            tokio::time::timeout(Duration::from_micros((n * 37 + client * 101) % 2_000), write).await;
+                    }
+                })
+            })
+            .collect();
+        for leaver in leavers {
+            leaver.await.unwrap();
+        }
+        // More writes than the pool has connections, each within far less than the busy timeout.
+        for n in 0..32 {
+            let write = store.revoke_app_password(&account, &id, origin, chrono::Utc::now());
+            let done = tokio::time::timeout(Duration::from_secs(2), write)
+                .await
+                .unwrap_or_else(|_| panic!("write {n} waited on a write lock nobody releases"));
+            assert!(done.is_ok(), "write {n} failed: {done:?}");
+        }
+    }
 
     #[tokio::test]
     async fn an_accounts_list_reads_its_rows_through_an_index_not_the_whole_table() {
