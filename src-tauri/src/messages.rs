@@ -75,6 +75,13 @@ fn for_api(failure: &ApiFailure) -> String {
             "The server refused the request: {} Check that Keyturn is up to date.",
             failure.message
         ),
+        ErrorCode::InvalidSecondFactor => {
+            "The verification code is incorrect or was already used. Enter the current code from your authenticator app.".to_owned()
+        }
+        ErrorCode::SecondFactorEnabled => "Two-factor authentication is already on.".to_owned(),
+        // At sign-in: the code is asked for; before a create on a server that requires it: turn it on first.
+        // The server's sentence says which.
+        ErrorCode::SecondFactorRequired => failure.message.clone(),
         // A newer server's code: its own sentence is the best there is.
         ErrorCode::Unknown => failure.message.clone(),
     }

@@ -93,9 +93,21 @@ impl Client {
     }
 
     pub async fn sign_in(&self, email: &str, password: &SecretString) -> Result<SignedIn> {
+        self.sign_in_with_code(email, password, None).await
+    }
+
+    /// Signs in to an account with two-factor authentication on: `code` is the authenticator app's
+    /// 6-digit code or a recovery code. Without one such an account answers `second_factor_required`.
+    pub async fn sign_in_with_code(
+        &self,
+        email: &str,
+        password: &SecretString,
+        code: Option<&SecretString>,
+    ) -> Result<SignedIn> {
         let body = SignInRequest {
             email: email.to_owned(),
             password: password.expose_secret().to_owned(),
+            code: code.map(|c| c.expose_secret().to_owned()),
         };
         let response = self.send(self.http.post(self.url("v1/sessions")?).json(&body)).await?;
         let created: SessionCreated = json(response).await?;

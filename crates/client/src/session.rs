@@ -1,7 +1,8 @@
 use std::time::Duration;
 
 use keyturn_protocol::wire::{
-    AccountInfo, AppPasswordInfo, AppPasswordList, ChangePasswordRequest, CreateAppPasswordRequest, RevokeAllResult,
+    AccountInfo, AppPasswordInfo, AppPasswordList, ChangePasswordRequest, CreateAppPasswordRequest, RecoveryCodes,
+    RevokeAllResult, TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest, TotpEnrolment,
 };
 use keyturn_protocol::{AppPassword, AppPasswordId, ErrorCode, Label, LookupTag, Verifier, VerifierParams};
 use reqwest::{RequestBuilder, StatusCode};
@@ -60,12 +61,64 @@ impl SessionClient {
 
     /// Changes the primary password; every app-specific password and every other session ends.
     pub async fn change_password(&self, current: &SecretString, new: &SecretString) -> Result<()> {
+        self.change_password_with_code(current, new, None).await
+    }
+
+    /// The same, for an account with two-factor authentication on (`code`: a verification or recovery code).
+    pub async fn change_password_with_code(
+        &self,
+        current: &SecretString,
+        new: &SecretString,
+        code: Option<&SecretString>,
+    ) -> Result<()> {
         let body = ChangePasswordRequest {
             current_password: current.expose_secret().to_owned(),
             new_password: new.expose_secret().to_owned(),
+            code: code.map(|c| c.expose_secret().to_owned()),
         };
         let response = self
             .send(self.http().post(self.client.url("v1/account/password")?).json(&body))
+            .await?;
+        expect_status(&response, StatusCode::NO_CONTENT)
+    }
+
+    /// Starts turning two-factor authentication on: the secret for the authenticator app, pending until
+    /// [`confirm_totp`](Self::confirm_totp).
+    pub async fn enrol_totp(&self, current: &SecretString) -> Result<TotpEnrolment> {
+        let body = TotpEnrolRequest {
+            current_password: current.expose_secret().to_owned(),
+        };
+        let response = self
+            .send(self.http().post(self.client.url("v1/account/totp")?).json(&body))
+            .await?;
+        expect_status(&response, StatusCode::CREATED)?;
+        json(response).await
+    }
+
+    /// Turns two-factor authentication on with the authenticator app's code; answers the recovery codes.
+    pub async fn confirm_totp(&self, code: &SecretString) -> Result<RecoveryCodes> {
+        let body = TotpConfirmRequest {
+            code: code.expose_secret().to_owned(),
+        };
+        json(
+            self.send(
+                self.http()
+                    .post(self.client.url("v1/account/totp/confirm")?)
+                    .json(&body),
+            )
+            .await?,
+        )
+        .await
+    }
+
+    /// Turns two-factor authentication off (a recovery code works as `code`).
+    pub async fn disable_totp(&self, current: &SecretString, code: &SecretString) -> Result<()> {
+        let body = TotpDisableRequest {
+            current_password: current.expose_secret().to_owned(),
+            code: code.expose_secret().to_owned(),
+        };
+        let response = self
+            .send(self.http().delete(self.client.url("v1/account/totp")?).json(&body))
             .await?;
         expect_status(&response, StatusCode::NO_CONTENT)
     }

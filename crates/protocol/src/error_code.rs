@@ -39,13 +39,20 @@ pub enum ErrorCode {
     BadRequest,
     /// The server failed; the log has the detail.
     Internal,
+    /// Two-factor authentication is already on for this account.
+    SecondFactorEnabled,
+    /// A wrong, used or expired verification code (or recovery code), or no enrolment to confirm.
+    InvalidSecondFactor,
+    /// The password was right and the account needs a verification code too; or, on a server that
+    /// requires it, the account must turn two-factor authentication on before it makes app passwords.
+    SecondFactorRequired,
     /// A code this build does not know yet.
     Unknown,
 }
 
 impl ErrorCode {
     /// Every code a server of this version can send (all but [`ErrorCode::Unknown`]).
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::InvalidCredentials,
         ErrorCode::RateLimited,
         ErrorCode::Overloaded,
@@ -63,6 +70,9 @@ impl ErrorCode {
         ErrorCode::PayloadTooLarge,
         ErrorCode::BadRequest,
         ErrorCode::Internal,
+        ErrorCode::SecondFactorEnabled,
+        ErrorCode::InvalidSecondFactor,
+        ErrorCode::SecondFactorRequired,
     ];
 
     /// The code as it travels: snake_case.
@@ -85,6 +95,9 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Internal => "internal",
+            ErrorCode::SecondFactorEnabled => "second_factor_enabled",
+            ErrorCode::InvalidSecondFactor => "invalid_second_factor",
+            ErrorCode::SecondFactorRequired => "second_factor_required",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -154,7 +167,7 @@ mod tests {
     #[test]
     fn a_code_from_a_newer_server_is_unknown() {
         assert_eq!(
-            serde_json::from_str::<ErrorCode>("\"second_factor_required\"").unwrap(),
+            serde_json::from_str::<ErrorCode>("\"a_code_from_the_future\"").unwrap(),
             ErrorCode::Unknown
         );
     }
@@ -181,7 +194,10 @@ mod tests {
             | ErrorCode::NotFound
             | ErrorCode::PayloadTooLarge
             | ErrorCode::BadRequest
-            | ErrorCode::Internal => ErrorCode::ALL.iter().filter(|c| **c == code).count() == 1,
+            | ErrorCode::Internal
+            | ErrorCode::SecondFactorEnabled
+            | ErrorCode::InvalidSecondFactor
+            | ErrorCode::SecondFactorRequired => ErrorCode::ALL.iter().filter(|c| **c == code).count() == 1,
         };
         for code in ErrorCode::ALL.into_iter().chain([ErrorCode::Unknown]) {
             assert!(listed(code), "{code:?}");

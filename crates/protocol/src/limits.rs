@@ -19,6 +19,13 @@ pub fn primary_password_is_long_enough(password: &str) -> bool {
     password.chars().count() >= MIN_PRIMARY_PASSWORD_CHARS
 }
 
+/// Digits of a verification code (RFC 6238 TOTP, HMAC-SHA1).
+pub const TOTP_DIGITS: usize = 6;
+/// Seconds each verification code lasts.
+pub const TOTP_PERIOD_SECS: u64 = 30;
+/// Recovery codes made when two-factor authentication is turned on, each usable once.
+pub const RECOVERY_CODES: usize = 10;
+
 /// Longest email address, in bytes (RFC 5321's path limit less the angle brackets).
 pub const MAX_EMAIL_BYTES: usize = 254;
 

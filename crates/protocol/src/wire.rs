@@ -26,6 +26,9 @@ pub struct ServerConfig {
 pub struct SignInRequest {
     pub email: String,
     pub password: String,
+    /// With two-factor authentication on: the 6-digit code from the authenticator app, or a recovery code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 impl fmt::Debug for SignInRequest {
@@ -67,6 +70,8 @@ pub struct AccountInfo {
     pub email: Email,
     pub active_app_passwords: u32,
     pub max_app_passwords: u32,
+    /// Whether two-factor authentication (TOTP) is on.
+    pub second_factor: bool,
 }
 
 /// `POST /v1/account/password`
@@ -75,11 +80,84 @@ pub struct AccountInfo {
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
+    /// Needed when two-factor authentication is on: a verification code or a recovery code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 impl fmt::Debug for ChangePasswordRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChangePasswordRequest").finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/account/totp`: start turning two-factor authentication on.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TotpEnrolRequest {
+    pub current_password: String,
+}
+
+impl fmt::Debug for TotpEnrolRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TotpEnrolRequest").finish_non_exhaustive()
+    }
+}
+
+/// Answer to `POST /v1/account/totp`: the shared secret, for the authenticator app (as a QR code of
+/// `otpauth_uri`, or typed in). Pending until confirmed with a code.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TotpEnrolment {
+    /// Base32, unpadded.
+    pub secret: String,
+    pub otpauth_uri: String,
+}
+
+impl fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TotpEnrolment").finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/account/totp/confirm`: a code from the authenticator app, proving it holds the secret.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TotpConfirmRequest {
+    pub code: String,
+}
+
+impl fmt::Debug for TotpConfirmRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TotpConfirmRequest").finish_non_exhaustive()
+    }
+}
+
+/// Answer to the confirmation: [`RECOVERY_CODES`](crate::RECOVERY_CODES) single-use recovery codes, shown this
+/// once (the server keeps only their hashes).
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
+}
+
+impl fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecoveryCodes").finish_non_exhaustive()
+    }
+}
+
+/// `DELETE /v1/account/totp`: the password and a code (a recovery code works too).
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TotpDisableRequest {
+    pub current_password: String,
+    pub code: String,
+}
+
+impl fmt::Debug for TotpDisableRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TotpDisableRequest").finish_non_exhaustive()
     }
 }
 
@@ -151,11 +229,14 @@ mod tests {
         let sign_in = SignInRequest {
             email: "a@example.com".into(),
             password: "hunter2hunter2".into(),
+            code: Some("123456".into()),
         };
+        assert!(!format!("{sign_in:?}").contains("123456"));
         assert!(!format!("{sign_in:?}").contains("hunter2"));
         let change = ChangePasswordRequest {
             current_password: "old-secret".into(),
             new_password: "new-secret".into(),
+            code: None,
         };
         assert!(!format!("{change:?}").contains("secret"));
         let session = SessionCreated {

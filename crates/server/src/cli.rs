@@ -34,6 +34,9 @@ enum Command {
     /// See and revoke a user's app-specific passwords.
     #[command(subcommand)]
     AppPasswords(AppPasswordsCommand),
+    /// A user's two-factor authentication: see it, or reset it for a user who lost the phone.
+    #[command(subcommand)]
+    SecondFactor(SecondFactorCommand),
     /// What happened on an account: created, revoked, sign-ins, failures; with time and client address.
     Audit {
         email: String,
@@ -74,6 +77,10 @@ struct ServeArgs {
     /// Proxies whose X-Forwarded-For names the client: CIDR[,CIDR…]. Default: none (the peer is the client).
     #[arg(long, env = "KEYTURN_TRUSTED_PROXIES", default_value = "")]
     trusted_proxies: TrustedProxies,
+    /// Make app-specific passwords only for accounts with two-factor authentication on (existing ones keep
+    /// working).
+    #[arg(long, env = "KEYTURN_REQUIRE_SECOND_FACTOR")]
+    require_second_factor: bool,
 }
 
 #[derive(Args)]
@@ -148,6 +155,24 @@ enum AppPasswordsCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum SecondFactorCommand {
+    /// Whether it is on, since when, and how many recovery codes are left.
+    Status {
+        email: String,
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn it off and delete the recovery codes (audited): the user signs in with the password alone.
+    Reset {
+        email: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
 /// Entry point of the binary.
 pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -202,6 +227,12 @@ pub async fn main() -> anyhow::Result<()> {
         Command::AppPasswords(AppPasswordsCommand::RevokeAll { email, db }) => {
             admin::revoke_all(&open(&db).await?, &email, &mut out).await
         }
+        Command::SecondFactor(SecondFactorCommand::Status { email, db, json }) => {
+            admin::second_factor_status(&open(&db).await?, &email, json, &mut out).await
+        }
+        Command::SecondFactor(SecondFactorCommand::Reset { email, db }) => {
+            admin::second_factor_reset(&open(&db).await?, &email, &mut out).await
+        }
         Command::Audit { email, db, json } => admin::audit(&open(&db).await?, &email, json, &mut out).await,
     }
 }
@@ -234,6 +265,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             queue: args.argon2_queue,
         },
         trusted_proxies: args.trusted_proxies,
+        require_second_factor: args.require_second_factor,
         ..Options::default()
     };
     let state = AppState::new(store.clone(), Arc::new(SystemClock), options)?;

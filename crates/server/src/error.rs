@@ -55,6 +55,22 @@ pub enum ApiError {
     BadRequest(String),
     #[error("Something went wrong on the server.")]
     Internal(#[source] anyhow::Error),
+    #[error("Two-factor authentication is already on.")]
+    SecondFactorEnabled,
+    /// At sign-in, password change and turning it off: a wrong, used or expired code.
+    #[error("The verification code is incorrect or was already used.")]
+    WrongSecondFactor,
+    /// Confirming an enrolment: a wrong code, or nothing pending.
+    #[error("The verification code is incorrect, or there is no setup to confirm. Enter the current code from your authenticator app.")]
+    UnconfirmedSecondFactor,
+    #[error("Two-factor authentication is off.")]
+    SecondFactorOff,
+    /// The password was right; the account needs a code too.
+    #[error("Enter the 6-digit code from your authenticator app.")]
+    SecondFactorRequired,
+    /// The server requires two-factor authentication before app-specific passwords.
+    #[error("Turn on two-factor authentication before making app-specific passwords.")]
+    SecondFactorFirst,
 }
 
 impl ApiError {
@@ -78,26 +94,35 @@ impl ApiError {
             ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             ApiError::BadRequest(_) => ErrorCode::BadRequest,
             ApiError::Internal(_) => ErrorCode::Internal,
+            ApiError::SecondFactorEnabled => ErrorCode::SecondFactorEnabled,
+            ApiError::WrongSecondFactor | ApiError::UnconfirmedSecondFactor => ErrorCode::InvalidSecondFactor,
+            ApiError::SecondFactorOff => ErrorCode::NotFound,
+            ApiError::SecondFactorRequired | ApiError::SecondFactorFirst => ErrorCode::SecondFactorRequired,
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidCredentials | ApiError::AppAuthFailed | ApiError::Unauthenticated => {
-                StatusCode::UNAUTHORIZED
-            }
+            ApiError::InvalidCredentials
+            | ApiError::AppAuthFailed
+            | ApiError::Unauthenticated
+            | ApiError::WrongSecondFactor
+            | ApiError::SecondFactorRequired => StatusCode::UNAUTHORIZED,
+            ApiError::SecondFactorFirst => StatusCode::FORBIDDEN,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::WeakPassword(_)
             | ApiError::InvalidLabel(_)
             | ApiError::InvalidVerifier(_)
-            | ApiError::InvalidLookupTag => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::InvalidLookupTag
+            | ApiError::UnconfirmedSecondFactor => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::DuplicateLabel
             | ApiError::LookupTagConflict
             | ApiError::LimitReached
-            | ApiError::IdempotencyMismatch => StatusCode::CONFLICT,
+            | ApiError::IdempotencyMismatch
+            | ApiError::SecondFactorEnabled => StatusCode::CONFLICT,
             ApiError::MissingIdempotencyKey | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotFound | ApiError::NoSuchEndpoint => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NoSuchEndpoint | ApiError::SecondFactorOff => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -126,6 +151,7 @@ impl From<StoreError> for ApiError {
             StoreError::LookupTagConflict => ApiError::LookupTagConflict,
             StoreError::LimitReached => ApiError::LimitReached,
             StoreError::IdempotencyMismatch => ApiError::IdempotencyMismatch,
+            StoreError::SecondFactorEnabled => ApiError::SecondFactorEnabled,
             other => ApiError::Internal(other.into()),
         }
     }
@@ -190,6 +216,12 @@ mod tests {
             ApiError::PayloadTooLarge,
             ApiError::BadRequest(String::new()),
             ApiError::Internal(anyhow::anyhow!("boom")),
+            ApiError::SecondFactorEnabled,
+            ApiError::WrongSecondFactor,
+            ApiError::UnconfirmedSecondFactor,
+            ApiError::SecondFactorOff,
+            ApiError::SecondFactorRequired,
+            ApiError::SecondFactorFirst,
         ]
     }
 
@@ -217,9 +249,15 @@ mod tests {
                 ApiError::PayloadTooLarge => 14,
                 ApiError::BadRequest(_) => 15,
                 ApiError::Internal(_) => 16,
+                ApiError::SecondFactorEnabled => 19,
+                ApiError::WrongSecondFactor => 20,
+                ApiError::UnconfirmedSecondFactor => 21,
+                ApiError::SecondFactorOff => 22,
+                ApiError::SecondFactorRequired => 23,
+                ApiError::SecondFactorFirst => 24,
             })
             .collect::<std::collections::BTreeSet<_>>();
-        assert_eq!(seen.len(), 19);
+        assert_eq!(seen.len(), 25);
     }
 
     #[test]

@@ -4,12 +4,12 @@
 //!
 //! - [`run`] serves the API on a listener until a shutdown future resolves; tests bind `127.0.0.1:0` and run
 //!   the real thing. [`AppState`] (`state`) holds what every request needs.
-//! - `routes/` mirrors the URL space (`config`, `sessions`, `account`, `app_passwords`, `app_auth`) and
+//! - `routes/` mirrors the URL space (`config`, `sessions`, `account`, `second_factor`, `app_passwords`, `app_auth`) and
 //!   assembles the one route table both the server and the published OpenAPI document are built from.
 //! - [`store`] is the SQLite database, one module per table; `idempotency` keeps creates safe to retry.
 //! - `extract` reads requests (JSON bodies, the session, the client's address via `client_address`, which
 //!   believes `X-Forwarded-For` only from trusted proxies); `session_token` makes and
-//!   hashes session tokens; `error` turns every failure into `{"error":{"code","message"}}`.
+//!   hashes session tokens; `second_factor` computes TOTP codes and recovery codes; `error` turns every failure into `{"error":{"code","message"}}`.
 //! - `throttle` slows down password guessing; `credentials` runs argon2 off the runtime; `verified_cache`
 //!   spares argon2 for app passwords this process has already verified.
 //! - [`cli`] is the `keyturn-server` command line: `serve` and the support staff's [`admin`] commands.
@@ -26,6 +26,7 @@ mod error;
 mod extract;
 mod password_policy;
 mod routes;
+mod second_factor;
 mod session_token;
 mod state;
 pub mod store;

@@ -24,6 +24,8 @@ pub struct Options {
     pub trusted_proxies: TrustedProxies,
     /// How often expired sessions and old idempotency keys are deleted.
     pub purge_every: std::time::Duration,
+    /// App-specific passwords only for accounts with two-factor authentication on.
+    pub require_second_factor: bool,
 }
 
 impl Default for Options {
@@ -33,6 +35,7 @@ impl Default for Options {
             argon2: Argon2Limits::default(),
             trusted_proxies: TrustedProxies::default(),
             purge_every: std::time::Duration::from_secs(3600),
+            require_second_factor: false,
         }
     }
 }
@@ -53,6 +56,7 @@ pub struct Shared {
     /// Whose `X-Forwarded-For` names the client.
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) purge_every: std::time::Duration,
+    pub(crate) require_second_factor: bool,
 }
 
 impl AppState {
@@ -68,6 +72,7 @@ impl AppState {
             argon2: Argon2Pool::new(options.argon2),
             trusted_proxies: options.trusted_proxies,
             purge_every: options.purge_every,
+            require_second_factor: options.require_second_factor,
         })))
     }
 

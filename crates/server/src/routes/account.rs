@@ -1,3 +1,5 @@
+use std::net::IpAddr;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -8,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp, Session};
 use crate::password_policy;
+use crate::routes::second_factor::verify_code;
 use crate::throttle::Scope;
 use crate::AppState;
 
@@ -18,10 +21,12 @@ use crate::AppState;
 #[tracing::instrument(skip_all, fields(account = %session.account))]
 pub async fn get_account(State(app): State<AppState>, session: Session) -> Result<Json<AccountInfo>, ApiError> {
     let active = app.store.count_active_app_passwords(&session.account).await?;
+    let second_factor = app.store.second_factor_on(&session.account).await?;
     Ok(Json(AccountInfo {
         email: session.email,
         active_app_passwords: active,
         max_app_passwords: MAX_APP_PASSWORDS,
+        second_factor,
     }))
 }
 
@@ -29,7 +34,7 @@ pub async fn get_account(State(app): State<AppState>, session: Session) -> Resul
 #[utoipa::path(post, path = "/v1/account/password", tag = "account", security(("bearer" = [])),
     request_body = ChangePasswordRequest, responses(
     (status = 204),
-    (status = 401, description = "`unauthenticated`, or `invalid_credentials` for a wrong current password", body = ErrorBody),
+    (status = 401, description = "`unauthenticated`, `invalid_credentials` for a wrong current password, or with two-factor authentication on `second_factor_required` (no code sent) or `invalid_second_factor`", body = ErrorBody),
     (status = 422, description = "`weak_password`", body = ErrorBody),
     (status = 429, description = "`rate_limited`", body = ErrorBody),
     (status = 503, description = "`overloaded`", body = ErrorBody),
@@ -41,32 +46,46 @@ pub async fn change_password(
     session: Session,
     ApiJson(request): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let current = SecretString::from(request.current_password);
     let new = SecretString::from(request.new_password);
-    let now = app.clock.now();
-    // Guessing the current password through a stolen session is throttled like a sign-in.
+    check_current_password(&app, &session, ip, request.current_password).await?;
+    if app.store.second_factor_on(&session.account).await? {
+        let code = request.code.as_deref().ok_or(ApiError::SecondFactorRequired)?;
+        verify_code(&app, &session.account, &session.email, ip, code).await?;
+    }
+    password_policy::check(new.expose_secret(), &session.email).map_err(ApiError::WeakPassword)?;
+    let hash = app.argon2.hash_password(new, app.params).await?;
+    let revoked = app
+        .store
+        .change_password(&session.account, &hash, &session.token, ip.into(), app.clock.now())
+        .await?;
+    app.verified.evict(&revoked);
+    tracing::info!(revoked = revoked.len(), "primary password changed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The session's own primary password, checked and throttled like a sign-in (guessing it through a stolen
+/// session is no faster than signing in).
+pub(crate) async fn check_current_password(
+    app: &AppState,
+    session: &Session,
+    ip: IpAddr,
+    password: String,
+) -> Result<(), ApiError> {
     let attempt = app
         .throttle
-        .reserve(Scope::SignIn, Some(&session.email), ip, now)
+        .reserve(Scope::SignIn, Some(&session.email), ip, app.clock.now())
         .map_err(ApiError::RateLimited)?;
     let account = app
         .store
         .find_account_by_id(&session.account)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    let (attempt, verified) = attempt.checked(app.argon2.verify_password(account.password, current).await)?;
+    let password = SecretString::from(password);
+    let (attempt, verified) = attempt.checked(app.argon2.verify_password(account.password, password).await)?;
     if !verified {
         attempt.failed();
         return Err(ApiError::InvalidCredentials);
     }
     attempt.succeeded();
-    password_policy::check(new.expose_secret(), &session.email).map_err(ApiError::WeakPassword)?;
-    let hash = app.argon2.hash_password(new, app.params).await?;
-    let revoked = app
-        .store
-        .change_password(&session.account, &hash, &session.token, ip.into(), now)
-        .await?;
-    app.verified.evict(&revoked);
-    tracing::info!(revoked = revoked.len(), "primary password changed");
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

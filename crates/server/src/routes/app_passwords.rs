@@ -30,6 +30,7 @@ pub async fn list(State(app): State<AppState>, session: Session) -> Result<Json<
     (status = 201, body = AppPasswordInfo),
     (status = 400, description = "`missing_idempotency_key`", body = ErrorBody),
     (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    (status = 403, description = "`second_factor_required`: the server requires two-factor authentication first", body = ErrorBody),
     (status = 409, description = "`duplicate_label`, `lookup_tag_conflict` (make another password), `limit_reached` or `idempotency_mismatch`", body = ErrorBody),
     (status = 422, description = "`invalid_label`, `invalid_verifier` or `invalid_lookup_tag`", body = ErrorBody),
 ))]
@@ -46,6 +47,9 @@ pub async fn create(
         .and_then(|v| v.to_str().ok())
         .and_then(IdempotencyKey::parse)
         .ok_or(ApiError::MissingIdempotencyKey)?;
+    if app.require_second_factor && !app.store.second_factor_on(&session.account).await? {
+        return Err(ApiError::SecondFactorFirst);
+    }
     let label = Label::parse(&request.label).map_err(ApiError::InvalidLabel)?;
     let verifier = Verifier::parse(&request.verifier, app.params).map_err(ApiError::InvalidVerifier)?;
     let lookup_tag = LookupTag::parse(&request.lookup_tag).map_err(|_| ApiError::InvalidLookupTag)?;

@@ -6,6 +6,7 @@ pub mod app_auth;
 pub mod app_passwords;
 pub mod config;
 mod openapi;
+pub mod second_factor;
 pub mod sessions;
 
 use utoipa::OpenApi;
@@ -22,6 +23,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::delete_current_session))
         .routes(routes!(account::get_account))
         .routes(routes!(account::change_password))
+        .routes(routes!(second_factor::enrol, second_factor::disable))
+        .routes(routes!(second_factor::confirm))
         .routes(routes!(
             app_passwords::list,
             app_passwords::create,

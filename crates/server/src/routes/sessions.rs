@@ -6,6 +6,7 @@ use secrecy::SecretString;
 
 use crate::error::ApiError;
 use crate::extract::{claimed_email, ApiJson, ClientIp, Session};
+use crate::routes::second_factor::verify_code;
 use crate::session_token::SessionToken;
 use crate::store::{AccountId, AuditKind};
 use crate::throttle::Scope;
@@ -14,7 +15,7 @@ use crate::AppState;
 /// Sign in with the primary password. App-specific passwords never work here.
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions", request_body = SignInRequest, responses(
     (status = 201, body = SessionCreated),
-    (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+    (status = 401, description = "`invalid_credentials`; with two-factor authentication on, after a right password, `second_factor_required` (no code sent) or `invalid_second_factor`", body = ErrorBody),
     (status = 429, description = "`rate_limited`", body = ErrorBody,
         headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
     (status = 503, description = "`overloaded`", body = ErrorBody,
@@ -57,6 +58,10 @@ pub async fn create_session(
     };
     tracing::Span::current().record("account", tracing::field::display(&account.id));
     attempt.succeeded();
+    if app.store.second_factor_on(&account.id).await? {
+        let code = request.code.as_deref().ok_or(ApiError::SecondFactorRequired)?;
+        verify_code(&app, &account.id, &account.email, ip, code).await?;
+    }
     if stored_params != Some(app.params) {
         rehash(&app, &account.id, password).await;
     }

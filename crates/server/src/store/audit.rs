@@ -19,6 +19,12 @@ pub enum AuditKind {
     AppSignIn,
     FailedAppSignIn,
     PasswordChanged,
+    SecondFactorPending,
+    SecondFactorOn,
+    SecondFactorOff,
+    SecondFactorReset,
+    FailedSecondFactor,
+    RecoveryCodeUsed,
 }
 
 impl AuditKind {
@@ -33,6 +39,12 @@ impl AuditKind {
             AuditKind::AppSignIn => "app sign-in",
             AuditKind::FailedAppSignIn => "failed app sign-in",
             AuditKind::PasswordChanged => "password changed",
+            AuditKind::SecondFactorPending => "two-factor setup started",
+            AuditKind::SecondFactorOn => "two-factor on",
+            AuditKind::SecondFactorOff => "two-factor off",
+            AuditKind::SecondFactorReset => "two-factor reset by support",
+            AuditKind::FailedSecondFactor => "failed verification code",
+            AuditKind::RecoveryCodeUsed => "recovery code used",
         }
     }
 }

@@ -9,6 +9,7 @@ mod accounts;
 mod app_passwords;
 mod audit;
 mod idempotency;
+mod second_factor;
 mod sessions;
 
 use std::path::Path;
@@ -23,6 +24,7 @@ pub use accounts::{AccountId, AccountRow};
 pub use app_passwords::{AppPasswordRow, Candidate, CreateOutcome, NewAppPassword};
 pub use audit::{AuditEvent, AuditKind, Origin};
 pub use idempotency::{IdempotencyKey, RequestFingerprint};
+pub use second_factor::SecondFactorRow;
 pub use sessions::SessionRow;
 
 #[derive(Clone)]
@@ -36,6 +38,8 @@ pub enum StoreError {
     EmailTaken,
     #[error("an active app-specific password already has that label")]
     DuplicateLabel,
+    #[error("two-factor authentication is already on")]
+    SecondFactorEnabled,
     #[error("an active app-specific password already has that lookup tag")]
     LookupTagConflict,
     #[error("the account has the most active app-specific passwords allowed")]

@@ -26,6 +26,8 @@ use sha2::{Digest, Sha256};
 pub enum Scope {
     SignIn,
     AppAuth,
+    /// Verification and recovery codes, counted apart from passwords.
+    SecondFactor,
 }
 
 /// An account as the throttle knows it: 128 bits of SHA-256 of the normalised email, never the text.

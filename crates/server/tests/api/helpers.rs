@@ -29,11 +29,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// The same, with the argon2 concurrency and queue a test needs.
 pub async fn spawn_app_with(limits: Argon2Limits) -> TestApp {
-    let clock = ManualClock::at_test_start();
-    let options = Options {
+    spawn_app_with_options(Options {
         argon2: limits,
         ..Options::default()
-    };
+    })
+    .await
+}
+
+/// The same, with `serve`'s options as a test sets them.
+pub async fn spawn_app_with_options(options: Options) -> TestApp {
+    let clock = ManualClock::at_test_start();
     let server = TestServer::start_with(Arc::new(clock.clone()), options).await.unwrap();
     TestApp {
         address: server.address,

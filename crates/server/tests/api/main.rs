@@ -12,5 +12,6 @@ mod helpers;
 mod labels;
 mod openapi;
 mod proxies;
+mod second_factor;
 mod sessions;
 mod throttling;

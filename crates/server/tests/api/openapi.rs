@@ -28,6 +28,9 @@ fn every_endpoint_of_the_contract_is_documented() {
         ("/v1/app-passwords", "delete"),
         ("/v1/app-passwords/{id}", "delete"),
         ("/v1/app-auth/whoami", "get"),
+        ("/v1/account/totp", "post"),
+        ("/v1/account/totp", "delete"),
+        ("/v1/account/totp/confirm", "post"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

@@ -1,0 +1,196 @@
+//! Two-factor authentication rows: the account's TOTP secret (pending until confirmed) with the last step
+//! it accepted, and its recovery codes' hashes. Every change is audited in the same transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use zeroize::Zeroizing;
+
+use super::audit::{record_in, AuditKind, Origin};
+use super::{from_millis, millis, AccountId, Store, StoreError};
+
+/// An account's second factor as stored.
+pub struct SecondFactorRow {
+    /// Base32; never logged.
+    pub secret: Zeroizing<String>,
+    /// `None` while the enrolment waits for its first code.
+    pub enabled_at: Option<DateTime<Utc>>,
+    /// The newest time step a code was accepted for.
+    pub last_step: Option<u64>,
+}
+
+impl Store {
+    pub async fn second_factor(&self, account: &AccountId) -> Result<Option<SecondFactorRow>, StoreError> {
+        let row = sqlx::query("SELECT secret, enabled_at, last_step FROM second_factors WHERE account_id = ?")
+            .bind(account.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let enabled_at: Option<i64> = row.try_get("enabled_at")?;
+        let last_step: Option<i64> = row.try_get("last_step")?;
+        Ok(Some(SecondFactorRow {
+            secret: Zeroizing::new(row.try_get("secret")?),
+            enabled_at: enabled_at.map(from_millis).transpose()?,
+            last_step: last_step.and_then(|s| u64::try_from(s).ok()),
+        }))
+    }
+
+    /// Whether two-factor authentication is on (confirmed) for the account.
+    pub async fn second_factor_on(&self, account: &AccountId) -> Result<bool, StoreError> {
+        Ok(self
+            .second_factor(account)
+            .await?
+            .is_some_and(|row| row.enabled_at.is_some()))
+    }
+
+    /// Starts an enrolment with `secret`, replacing an earlier pending one; refused when it is already on.
+    pub async fn begin_second_factor(
+        &self,
+        account: &AccountId,
+        secret: &str,
+        origin: Origin,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let on: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM second_factors WHERE account_id = ? AND enabled_at IS NOT NULL")
+                .bind(account.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if on.is_some() {
+            return Err(StoreError::SecondFactorEnabled);
+        }
+        sqlx::query("DELETE FROM second_factors WHERE account_id = ?")
+            .bind(account.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO second_factors (account_id, secret, created_at) VALUES (?, ?, ?)")
+            .bind(account.as_str())
+            .bind(secret)
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+        record_in(&mut tx, account, origin, AuditKind::SecondFactorPending, "", now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Turns the pending enrolment on, its first code's `step` accepted, with new recovery codes (their
+    /// hashes). `Ok(false)` when nothing is pending.
+    pub async fn enable_second_factor(
+        &self,
+        account: &AccountId,
+        step: u64,
+        recovery_hashes: &[String],
+        origin: Origin,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let enabled = sqlx::query(
+            "UPDATE second_factors SET enabled_at = ?, last_step = ? WHERE account_id = ? AND enabled_at IS NULL",
+        )
+        .bind(millis(now))
+        .bind(step_value(step))
+        .bind(account.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if enabled == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE account_id = ?")
+            .bind(account.as_str())
+            .execute(&mut *tx)
+            .await?;
+        for hash in recovery_hashes {
+            sqlx::query("INSERT INTO recovery_codes (account_id, code_hash) VALUES (?, ?)")
+                .bind(account.as_str())
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        record_in(&mut tx, account, origin, AuditKind::SecondFactorOn, "", now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Accepts a code's time step if it is newer than the last one accepted: one statement, so two requests
+    /// with the same code cannot both pass.
+    pub async fn accept_step(&self, account: &AccountId, step: u64) -> Result<bool, StoreError> {
+        let accepted = sqlx::query(
+            "UPDATE second_factors SET last_step = ?
+             WHERE account_id = ? AND enabled_at IS NOT NULL AND (last_step IS NULL OR last_step < ?)",
+        )
+        .bind(step_value(step))
+        .bind(account.as_str())
+        .bind(step_value(step))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(accepted == 1)
+    }
+
+    /// Spends a recovery code (by its hash); `false` if it is not one of the account's unused codes.
+    pub async fn use_recovery_code(
+        &self,
+        account: &AccountId,
+        code_hash: &str,
+        origin: Origin,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let used = sqlx::query(
+            "UPDATE recovery_codes SET used_at = ? WHERE account_id = ? AND code_hash = ? AND used_at IS NULL",
+        )
+        .bind(millis(now))
+        .bind(account.as_str())
+        .bind(code_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if used == 1 {
+            record_in(&mut tx, account, origin, AuditKind::RecoveryCodeUsed, "", now).await?;
+        }
+        tx.commit().await?;
+        Ok(used == 1)
+    }
+
+    pub async fn recovery_codes_left(&self, account: &AccountId) -> Result<u32, StoreError> {
+        let left: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE account_id = ? AND used_at IS NULL")
+                .bind(account.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(u32::try_from(left).unwrap_or(0))
+    }
+
+    /// Turns two-factor authentication off (or drops a pending enrolment) and deletes the recovery codes,
+    /// audited as `kind`. `false` if there was nothing to remove.
+    pub async fn remove_second_factor(
+        &self,
+        account: &AccountId,
+        kind: AuditKind,
+        origin: Origin,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let removed = sqlx::query("DELETE FROM second_factors WHERE account_id = ?")
+            .bind(account.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM recovery_codes WHERE account_id = ?")
+            .bind(account.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if removed == 1 {
+            record_in(&mut tx, account, origin, kind, "", now).await?;
+        }
+        tx.commit().await?;
+        Ok(removed == 1)
+    }
+}
+
+/// Steps are counted from 1970 in 30 s: far inside an i64 for as long as this code runs.
+fn step_value(step: u64) -> i64 {
+    i64::try_from(step).unwrap_or(i64::MAX)
+}

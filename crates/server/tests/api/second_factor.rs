@@ -1,0 +1,367 @@
+//! Two-factor authentication (RFC 6238 TOTP): turning it on and off, signing in and changing the password
+//! with a code or a recovery code, each code once, wrong codes throttled, `--require-second-factor`, and the
+//! support staff's `second-factor` commands. Codes are computed here, at the server's (stepped) clock.
+
+use std::process::Command;
+
+use chrono::Duration;
+use keyturn_client::SessionClient;
+use keyturn_protocol::{ErrorCode, RECOVERY_CODES};
+use keyturn_server::{Clock, Options};
+use totp_rs::{Algorithm, Builder, Secret};
+
+use crate::helpers::{
+    create_request, new_key, secret, spawn_app, spawn_app_with_options, Refusal, TestApp, TestUser, PASSWORD,
+};
+
+/// The code an authenticator app shows for `secret` at the server's clock, `steps` periods away.
+fn code(app: &TestApp, secret_b32: &str, steps: i64) -> String {
+    let at = app.clock.now() + Duration::seconds(30 * steps);
+    Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(Secret::try_from_base32(secret_b32).unwrap())
+        .build()
+        .unwrap()
+        .generate(at.timestamp() as u64)
+        .to_string()
+}
+
+/// A signed-in user who turned two-factor authentication on: their secret and recovery codes.
+async fn user_with_second_factor(app: &TestApp) -> (TestUser, String, Vec<String>) {
+    let user = app.new_user().await;
+    let enrolment = user.session.enrol_totp(&secret(PASSWORD)).await.unwrap();
+    let codes = user
+        .session
+        .confirm_totp(&secret(&code(app, &enrolment.secret, 0)))
+        .await
+        .unwrap()
+        .recovery_codes;
+    // The confirming code is spent: the next sign-in uses the next period's.
+    app.clock.advance(Duration::seconds(30));
+    (user, enrolment.secret, codes)
+}
+
+async fn second_factor_on(session: &SessionClient) -> bool {
+    session.account().await.unwrap().second_factor
+}
+
+#[tokio::test]
+async fn turning_it_on_takes_the_password_then_a_code_and_answers_the_recovery_codes_once() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    assert!(!second_factor_on(&user.session).await);
+    let wrong = user.session.enrol_totp(&secret("not my password")).await;
+    assert_eq!(wrong.refused(), Some(ErrorCode::InvalidCredentials));
+
+    let enrolment = user.session.enrol_totp(&secret(PASSWORD)).await.unwrap();
+    assert_eq!(enrolment.secret.len(), 32, "160 bits of base32");
+    assert_eq!(
+        enrolment.otpauth_uri,
+        format!(
+            "otpauth://totp/Keyturn:{}?secret={}&issuer=Keyturn&algorithm=SHA1&digits=6&period=30",
+            user.email, enrolment.secret
+        )
+    );
+    assert!(!second_factor_on(&user.session).await, "pending until confirmed");
+
+    let right = code(&app, &enrolment.secret, 0);
+    let wrong_code = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let refused = user.session.confirm_totp(&secret(&wrong_code)).await;
+    assert_eq!(refused.refused(), Some(ErrorCode::InvalidSecondFactor));
+    assert!(!second_factor_on(&user.session).await);
+
+    let codes = user.session.confirm_totp(&secret(&right)).await.unwrap().recovery_codes;
+    assert_eq!(codes.len(), RECOVERY_CODES);
+    assert!(second_factor_on(&user.session).await);
+    let again = user.session.enrol_totp(&secret(PASSWORD)).await;
+    assert_eq!(again.refused(), Some(ErrorCode::SecondFactorEnabled));
+    let confirm_again = user
+        .session
+        .confirm_totp(&secret(&code(&app, &enrolment.secret, 1)))
+        .await;
+    assert_eq!(confirm_again.refused(), Some(ErrorCode::SecondFactorEnabled));
+}
+
+#[tokio::test]
+async fn a_new_setup_replaces_a_pending_one_and_nothing_pending_confirms_nothing() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let nothing = user.session.confirm_totp(&secret("123456")).await;
+    assert_eq!(nothing.refused(), Some(ErrorCode::InvalidSecondFactor));
+    let first = user.session.enrol_totp(&secret(PASSWORD)).await.unwrap();
+    let second = user.session.enrol_totp(&secret(PASSWORD)).await.unwrap();
+    assert_ne!(first.secret, second.secret);
+    let stale = user.session.confirm_totp(&secret(&code(&app, &first.secret, 0))).await;
+    assert_eq!(stale.refused(), Some(ErrorCode::InvalidSecondFactor));
+    assert!(user
+        .session
+        .confirm_totp(&secret(&code(&app, &second.secret, 0)))
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn with_it_on_a_sign_in_needs_a_code_and_each_code_works_once() {
+    let app = spawn_app().await;
+    let (user, totp_secret, _) = user_with_second_factor(&app).await;
+    let password = secret(PASSWORD);
+
+    let no_code = app.client.sign_in(&user.email, &password).await;
+    assert_eq!(no_code.refused(), Some(ErrorCode::SecondFactorRequired));
+    let wrong_password = app
+        .client
+        .sign_in_with_code(
+            &user.email,
+            &secret("not my password"),
+            Some(&secret(&code(&app, &totp_secret, 0))),
+        )
+        .await;
+    assert_eq!(
+        wrong_password.refused(),
+        Some(ErrorCode::InvalidCredentials),
+        "a wrong password says nothing of the second factor"
+    );
+
+    let now = secret(&code(&app, &totp_secret, 0));
+    assert!(app
+        .client
+        .sign_in_with_code(&user.email, &password, Some(&now))
+        .await
+        .is_ok());
+    let replay = app.client.sign_in_with_code(&user.email, &password, Some(&now)).await;
+    assert_eq!(
+        replay.refused(),
+        Some(ErrorCode::InvalidSecondFactor),
+        "a code works once"
+    );
+
+    // One step of drift either way is accepted; two are not.
+    app.clock.advance(Duration::seconds(90));
+    let late = secret(&code(&app, &totp_secret, -1));
+    assert!(app
+        .client
+        .sign_in_with_code(&user.email, &password, Some(&late))
+        .await
+        .is_ok());
+    app.clock.advance(Duration::seconds(90));
+    let early = secret(&code(&app, &totp_secret, 1));
+    assert!(app
+        .client
+        .sign_in_with_code(&user.email, &password, Some(&early))
+        .await
+        .is_ok());
+    app.clock.advance(Duration::seconds(120));
+    let too_old = secret(&code(&app, &totp_secret, -2));
+    let refused = app
+        .client
+        .sign_in_with_code(&user.email, &password, Some(&too_old))
+        .await;
+    assert_eq!(refused.refused(), Some(ErrorCode::InvalidSecondFactor));
+}
+
+#[tokio::test]
+async fn a_recovery_code_signs_in_once() {
+    let app = spawn_app().await;
+    let (user, _, recovery) = user_with_second_factor(&app).await;
+    let password = secret(PASSWORD);
+    let first = secret(&recovery[0].to_uppercase());
+    assert!(
+        app.client
+            .sign_in_with_code(&user.email, &password, Some(&first))
+            .await
+            .is_ok(),
+        "case does not matter"
+    );
+    let again = app.client.sign_in_with_code(&user.email, &password, Some(&first)).await;
+    assert_eq!(again.refused(), Some(ErrorCode::InvalidSecondFactor));
+    let made_up = app
+        .client
+        .sign_in_with_code(&user.email, &password, Some(&secret("abcde-fghjk")))
+        .await;
+    assert_eq!(made_up.refused(), Some(ErrorCode::InvalidSecondFactor));
+    assert!(app
+        .client
+        .sign_in_with_code(&user.email, &password, Some(&secret(&recovery[1])))
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn wrong_codes_are_throttled_like_passwords() {
+    let app = spawn_app().await;
+    let (user, totp_secret, _) = user_with_second_factor(&app).await;
+    let password = secret(PASSWORD);
+    let right = code(&app, &totp_secret, 0);
+    let wrong = secret(&format!("{:06}", (right.parse::<u32>().unwrap() + 7) % 1_000_000));
+    for _ in 0..5 {
+        let refused = app.client.sign_in_with_code(&user.email, &password, Some(&wrong)).await;
+        assert_eq!(refused.refused(), Some(ErrorCode::InvalidSecondFactor));
+    }
+    let throttled = app
+        .client
+        .sign_in_with_code(&user.email, &password, Some(&secret(&right)))
+        .await;
+    assert_eq!(
+        throttled.refused(),
+        Some(ErrorCode::RateLimited),
+        "after 5 wrong codes even the right one waits"
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_with_it_on_needs_a_code() {
+    let app = spawn_app().await;
+    let (user, totp_secret, _) = user_with_second_factor(&app).await;
+    let (current, new) = (secret(PASSWORD), secret("a brand new password"));
+    let no_code = user.session.change_password(&current, &new).await;
+    assert_eq!(no_code.refused(), Some(ErrorCode::SecondFactorRequired));
+    let wrong = user
+        .session
+        .change_password_with_code(&current, &new, Some(&secret("000000")))
+        .await;
+    assert!(matches!(wrong.refused(), Some(ErrorCode::InvalidSecondFactor)));
+    user.session
+        .change_password_with_code(&current, &new, Some(&secret(&code(&app, &totp_secret, 0))))
+        .await
+        .unwrap();
+    app.clock.advance(Duration::seconds(30));
+    assert!(app
+        .client
+        .sign_in_with_code(&user.email, &new, Some(&secret(&code(&app, &totp_secret, 0))))
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn turning_it_off_takes_the_password_and_a_code_or_a_recovery_code() {
+    let app = spawn_app().await;
+    let (user, totp_secret, recovery) = user_with_second_factor(&app).await;
+    let wrong_password = user
+        .session
+        .disable_totp(&secret("not my password"), &secret(&code(&app, &totp_secret, 0)))
+        .await;
+    assert_eq!(wrong_password.refused(), Some(ErrorCode::InvalidCredentials));
+    let wrong_code = user
+        .session
+        .disable_totp(&secret(PASSWORD), &secret("abcde-fghjk"))
+        .await;
+    assert_eq!(wrong_code.refused(), Some(ErrorCode::InvalidSecondFactor));
+    assert!(second_factor_on(&user.session).await);
+
+    user.session
+        .disable_totp(&secret(PASSWORD), &secret(&recovery[0]))
+        .await
+        .unwrap();
+    assert!(!second_factor_on(&user.session).await);
+    assert!(app.client.sign_in(&user.email, &secret(PASSWORD)).await.is_ok());
+    let off = user
+        .session
+        .disable_totp(&secret(PASSWORD), &secret(&code(&app, &totp_secret, 0)))
+        .await;
+    assert_eq!(off.refused(), Some(ErrorCode::NotFound));
+    let old_recovery = app
+        .client
+        .sign_in_with_code(&user.email, &secret(PASSWORD), Some(&secret(&recovery[1])))
+        .await;
+    assert!(
+        old_recovery.is_ok(),
+        "with it off a code is not asked for, and not checked"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_requires_it_makes_app_passwords_only_for_accounts_with_it_on() {
+    let app = spawn_app_with_options(Options {
+        require_second_factor: true,
+        ..Options::default()
+    })
+    .await;
+    let user = app.new_user().await;
+    let refused = user.session.send_create(&create_request("Mail"), &new_key()).await;
+    assert_eq!(refused.refused(), Some(ErrorCode::SecondFactorRequired));
+    let enrolment = user.session.enrol_totp(&secret(PASSWORD)).await.unwrap();
+    user.session
+        .confirm_totp(&secret(&code(&app, &enrolment.secret, 0)))
+        .await
+        .unwrap();
+    assert!(user
+        .session
+        .send_create(&create_request("Mail"), &new_key())
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn every_step_is_in_the_audit_trail() {
+    let app = spawn_app().await;
+    let (user, totp_secret, recovery) = user_with_second_factor(&app).await;
+    let password = secret(PASSWORD);
+    let _ = app
+        .client
+        .sign_in_with_code(&user.email, &password, Some(&secret("000000")))
+        .await;
+    app.client
+        .sign_in_with_code(&user.email, &password, Some(&secret(&recovery[0])))
+        .await
+        .unwrap();
+    user.session
+        .disable_totp(&password, &secret(&code(&app, &totp_secret, 0)))
+        .await
+        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_keyturn-server"))
+        .args(["audit", &user.email, "--db"])
+        .arg(&app.db_path)
+        .output()
+        .unwrap();
+    let trail = String::from_utf8(output.stdout).unwrap();
+    for event in [
+        "two-factor setup started",
+        "two-factor on",
+        "failed verification code",
+        "recovery code used",
+        "two-factor off",
+    ] {
+        assert!(trail.contains(event), "{event:?} is missing from:\n{trail}");
+    }
+}
+
+#[tokio::test]
+async fn support_staff_see_it_and_reset_it_for_a_user_who_lost_the_phone() {
+    let app = spawn_app().await;
+    let (user, _, _) = user_with_second_factor(&app).await;
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_keyturn-server"))
+            .args(args)
+            .arg("--db")
+            .arg(&app.db_path)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let status = run(&["second-factor", "status", &user.email]);
+    assert!(
+        status.starts_with(&format!("Two-factor authentication is on for {} since ", user.email)),
+        "{status}"
+    );
+    assert!(status.contains("10 of 10 recovery codes left"), "{status}");
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&["second-factor", "status", &user.email, "--json"])).unwrap();
+    assert_eq!(json["state"], "on");
+
+    assert_eq!(
+        run(&["second-factor", "reset", &user.email]),
+        format!(
+            "Two-factor authentication is now off for {}. They sign in with their password and can turn it on again.\n",
+            user.email
+        )
+    );
+    assert!(app.client.sign_in(&user.email, &secret(PASSWORD)).await.is_ok());
+    assert!(run(&["audit", &user.email]).contains("two-factor reset by support"));
+    assert_eq!(
+        run(&["second-factor", "status", &user.email]),
+        format!("Two-factor authentication is off for {}.\n", user.email)
+    );
+}
