@@ -22,8 +22,12 @@ pub async fn sign_in(
     email: String,
     password: String,
     server_url: String,
+    code: Option<String>,
 ) -> Result<SessionView, CommandError> {
-    desktop.sign_in(&email, SecretString::from(password), &server_url).await
+    let code = code.map(SecretString::from);
+    desktop
+        .sign_in(&email, SecretString::from(password), code.as_ref(), &server_url)
+        .await
 }
 
 #[tauri::command]

@@ -173,13 +173,17 @@ impl Desktop {
         &self,
         email: &str,
         password: SecretString,
+        code: Option<&SecretString>,
         server_url: &str,
     ) -> Result<SessionView, CommandError> {
         let server_url = settings::normalize_server_url(server_url);
         let client = Client::new(&server_url)?;
-        let signed_in = client.sign_in(email.trim(), &password).await.inspect_err(|e| {
-            tracing::info!(server = %server_url, error = %e, "sign-in refused");
-        })?;
+        let signed_in = client
+            .sign_in_with_code(email.trim(), &password, code)
+            .await
+            .inspect_err(|e| {
+                tracing::info!(server = %server_url, error = %e, "sign-in refused");
+            })?;
         tracing::info!(server = %server_url, "signed in");
         self.end_previous_session(&client, &server_url).await;
         let keychain = Arc::clone(&self.keychain);
