@@ -14,6 +14,9 @@ const COMMANDS: &[&str] = &[
     "forget_secret",
     "revoke_app_password",
     "revoke_all",
+    "begin_two_factor",
+    "confirm_two_factor",
+    "turn_off_two_factor",
 ];
 
 fn main() {

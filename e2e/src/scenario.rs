@@ -100,9 +100,12 @@ impl Run {
             .await
             .context("removing one password")?;
         let more = self.revoke_all(&window).await.context("revoking all")?;
+        let (totp_secret, recovery) = self
+            .turn_on_two_factor(&window)
+            .await
+            .context("turning on two-factor authentication")?;
         self.sign_out(&window).await.context("signing out")?;
-        let recovery = self
-            .sign_in_with_second_factor(&window)
+        self.sign_in_with_second_factor(&window, &totp_secret, &recovery)
             .await
             .context("signing in with two-factor authentication")?;
         window.close().await?;
@@ -110,6 +113,7 @@ impl Run {
         let mut secrets = vec![PASSWORD.to_owned(), first, token];
         secrets.extend(more);
         secrets.extend(recovery);
+        secrets.push(totp_secret);
         log_holds_no_secret(&secrets)
     }
 
@@ -421,19 +425,79 @@ impl Run {
         Ok(password)
     }
 
-    /// With two-factor authentication on (turned on through the API here; the app's screens for turning it on
-    /// come later), sign-in asks for a verification code after the password: a wrong code is refused in words,
-    /// the right one signs in, and a recovery code works instead. Turned off again, and signed out, at the end.
-    /// Answers the recovery codes, which the log must not hold.
-    async fn sign_in_with_second_factor(&self, window: &Window) -> Result<Vec<String>> {
-        let password = SecretString::from(PASSWORD);
-        let api = self.api.session(self.api.sign_in(&self.email, &password).await?.token);
-        let enrolment = api.enrol_totp(&password).await?;
-        let recovery = api
-            .confirm_totp(&SecretString::from(totp_code(&enrolment.secret, 0)?))
-            .await?
-            .recovery_codes;
+    /// Sign-In and Security → Two-Factor Authentication → Turn On…: the password, then a QR code and the setup
+    /// key, then a first code; the recovery codes are shown once, and Done without Copy asks first. Answers
+    /// the setup key (spaces removed) and the recovery codes.
+    async fn turn_on_two_factor(&self, window: &Window) -> Result<(String, Vec<String>)> {
+        window.text("Two-Factor Authentication").await?;
+        window.click("Turn On…").await?;
+        window.fill("Password", "not my password").await?;
+        window.click("Continue").await?;
+        window
+            .wait_text("tf-error", "The email or password is incorrect.")
+            .await?;
+        window.fill("Password", PASSWORD).await?;
+        window.click("Continue").await?;
+        window.visible("//div[@id='tf-qr']/*[local-name()='svg']").await?;
+        let secret = window.text_of("tf-secret").await?;
+        ensure!(
+            secret.split(' ').all(|group| group.len() <= 4) && secret.len() == 39,
+            "the setup key shows in groups of four: {} chars",
+            secret.len()
+        );
+        let secret = secret.replace(' ', "");
+        ensure!(window.focused_id().await? == "tf-code", "the code field has the focus");
+        window.screenshot("09a-two-factor-scan").await?;
+        window
+            .check_accessibility("turning on two-factor authentication")
+            .await?;
+        window.fill("Verification code", &totp_code(&secret, 0)?).await?;
+        window.click("Turn On").await?;
+        window.visible("//ul[@id='tf-codes']/li").await?;
+        let codes: Vec<String> = serde_json::from_value(
+            window
+                .client
+                .execute(
+                    "return [...document.querySelectorAll('#tf-codes li')].map((li) => li.textContent);",
+                    vec![],
+                )
+                .await?,
+        )?;
+        ensure!(
+            codes.len() == keyturn_protocol::RECOVERY_CODES,
+            "{} recovery codes shown",
+            codes.len()
+        );
+        window.screenshot("09b-recovery-codes").await?;
+        window.check_accessibility("the recovery codes").await?;
+        window.click("Done").await?;
+        window.text("They can't be shown again.").await?;
+        window.click("Close").await?;
+        window.gone("//dialog[@id='two-factor-dialog']").await?;
+        window.button("Turn Off…").await?;
+        window.screenshot("09c-two-factor-on").await?;
+        let on = self
+            .api
+            .session(
+                self.api
+                    .sign_in_with_code(
+                        &self.email,
+                        &SecretString::from(PASSWORD),
+                        Some(&SecretString::from(codes[codes.len() - 1].clone())),
+                    )
+                    .await?
+                    .token,
+            )
+            .account()
+            .await?;
+        ensure!(on.second_factor, "the server has it on");
+        Ok((secret, codes))
+    }
 
+    /// With two-factor authentication on, sign-in asks for a verification code after the password: a wrong
+    /// code is refused in words, the right one signs in, and a recovery code works instead. Then Turn Off…
+    /// with the password and a recovery code, and sign out.
+    async fn sign_in_with_second_factor(&self, window: &Window, secret: &str, recovery: &[String]) -> Result<()> {
         window.fill("Server", &self.proxy.url()).await?;
         window.fill("Password", PASSWORD).await?;
         window.click("Sign In").await?;
@@ -446,7 +510,7 @@ impl Run {
         );
         window.screenshot("14-verification-code").await?;
         window.check_accessibility("the verification code step").await?;
-        let right: u32 = totp_code(&enrolment.secret, 0)?.parse()?;
+        let right: u32 = totp_code(secret, 0)?.parse()?;
         window
             .fill("Verification code", &format!("{:06}", (right + 1) % 1_000_000))
             .await?;
@@ -458,10 +522,8 @@ impl Run {
             )
             .await?;
         window.screenshot("15-verification-code-wrong").await?;
-        // The confirming code is spent; the next period's is accepted one step early.
-        window
-            .fill("Verification code", &totp_code(&enrolment.secret, 1)?)
-            .await?;
+        // The confirming code may be this period's: the next period's is accepted one step early.
+        window.fill("Verification code", &totp_code(secret, 1)?).await?;
         window.click("Verify").await?;
         window.text("Sign-In and Security").await?;
 
@@ -476,11 +538,20 @@ impl Run {
         window.fill("Recovery code", &recovery[0]).await?;
         window.click("Verify").await?;
         window.text("Sign-In and Security").await?;
-        api.disable_totp(&password, &SecretString::from(recovery[1].clone()))
+
+        window.click("Turn Off…").await?;
+        window.fill("Password", PASSWORD).await?;
+        window.fill("Verification code", &recovery[1]).await?;
+        window.screenshot("17-two-factor-off").await?;
+        window
+            .check_accessibility("turning off two-factor authentication")
             .await?;
+        window.click("Turn Off").await?;
+        window.gone("//dialog[@id='two-factor-off-dialog']").await?;
+        window.button("Turn On…").await?;
         window.click("Sign Out").await?;
         window.visible(&button_xpath("Sign In")).await?;
-        Ok(recovery)
+        Ok(())
     }
 
     async fn sign_out(&self, window: &Window) -> Result<()> {

@@ -3,7 +3,7 @@
 use secrecy::SecretString;
 use tauri::State;
 
-use crate::desktop::{AppInfo, Copied, Desktop, PasswordsView, Revealed, SessionView};
+use crate::desktop::{AppInfo, Copied, Desktop, PasswordsView, Revealed, SessionView, TwoFactorSetup};
 use crate::error::CommandError;
 
 #[tauri::command]
@@ -63,4 +63,25 @@ pub async fn revoke_app_password(desktop: State<'_, Desktop>, id: String) -> Res
 #[tauri::command]
 pub async fn revoke_all(desktop: State<'_, Desktop>) -> Result<u32, CommandError> {
     desktop.revoke_all().await
+}
+
+#[tauri::command]
+pub async fn begin_two_factor(desktop: State<'_, Desktop>, password: String) -> Result<TwoFactorSetup, CommandError> {
+    desktop.begin_two_factor(SecretString::from(password)).await
+}
+
+#[tauri::command]
+pub async fn confirm_two_factor(desktop: State<'_, Desktop>, code: String) -> Result<Vec<String>, CommandError> {
+    desktop.confirm_two_factor(SecretString::from(code)).await
+}
+
+#[tauri::command]
+pub async fn turn_off_two_factor(
+    desktop: State<'_, Desktop>,
+    password: String,
+    code: String,
+) -> Result<(), CommandError> {
+    desktop
+        .turn_off_two_factor(SecretString::from(password), SecretString::from(code))
+        .await
 }

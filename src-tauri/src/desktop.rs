@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use keyturn_client::{Client, Error as ApiError, SessionClient};
 use keyturn_protocol::wire::AppPasswordInfo;
-use keyturn_protocol::{AppPassword, AppPasswordId, Email, ErrorCode, LabelError, MAX_APP_PASSWORDS, MAX_LABEL_CHARS};
+use keyturn_protocol::{AppPasswordId, Email, ErrorCode, LabelError, MAX_APP_PASSWORDS, MAX_LABEL_CHARS};
 use secrecy::SecretString;
 use serde::Serialize;
+use zeroize::Zeroizing;
 
 use crate::clipboard::{clear_if_still, copy_then_clear, Clipboard, CopiedDigest, CLEAR_AFTER};
 use crate::error::CommandError;
@@ -22,8 +23,9 @@ pub struct Desktop {
     env_server_url: Option<String>,
     clipboard: Arc<dyn Clipboard>,
     signed_in: tokio::sync::Mutex<Option<SignedIn>>,
-    /// The password being revealed, until the user closes the reveal. Zeroized on drop.
-    reveal: Mutex<Option<AppPassword>>,
+    /// What is on screen once and may be copied, until the user closes it: a new app-specific password, or
+    /// the recovery codes. Zeroized on drop.
+    reveal: Mutex<Option<Zeroizing<String>>>,
     /// The last password copied, by hash, so quitting can clear the clipboard if it still holds it.
     copied: Mutex<Option<CopiedDigest>>,
     /// Where the log file is, for About; `None` when the app logs to stderr only.
@@ -65,6 +67,17 @@ pub struct PasswordsView {
     pub email: Email,
     pub app_passwords: Vec<AppPasswordInfo>,
     pub max_app_passwords: u32,
+    /// Whether two-factor authentication is on.
+    pub second_factor: bool,
+}
+
+/// Turning two-factor authentication on: what the authenticator app needs.
+#[derive(Serialize)]
+pub struct TwoFactorSetup {
+    /// The secret in groups of four, to type in.
+    pub secret: String,
+    /// The `otpauth://` URI as a QR code, an SVG document.
+    pub qr_svg: String,
 }
 
 /// The one time a password is shown.
@@ -239,11 +252,14 @@ impl Desktop {
 
     pub async fn list_app_passwords(&self) -> Result<PasswordsView, CommandError> {
         let (session, email) = self.session().await?;
-        let app_passwords = self.check(session.list_app_passwords().await).await?;
+        let (list, account) = tokio::join!(session.list_app_passwords(), session.account());
+        let app_passwords = self.check(list).await?;
+        let second_factor = self.check(account).await?.second_factor;
         Ok(PasswordsView {
             email,
             app_passwords,
             max_app_passwords: MAX_APP_PASSWORDS,
+            second_factor,
         })
     }
 
@@ -252,19 +268,19 @@ impl Desktop {
         let (session, _) = self.session().await?;
         let created = self.check(session.create_app_password(label).await).await?;
         tracing::info!(id = %created.info.id, "app-specific password created");
-        let password = created.password.grouped().to_string();
-        *self.reveal.lock().unwrap_or_else(PoisonError::into_inner) = Some(created.password);
+        let password = created.password.grouped();
+        let shown = password.to_string();
+        *self.reveal.lock().unwrap_or_else(PoisonError::into_inner) = Some(password);
         Ok(Revealed {
             app_password: created.info,
-            password,
+            password: shown,
         })
     }
 
     pub fn copy_secret(&self) -> Result<Copied, CommandError> {
         let reveal = self.reveal.lock().unwrap_or_else(PoisonError::into_inner);
-        let password = reveal.as_ref().ok_or_else(messages::nothing_to_copy)?;
-        let copied = copy_then_clear(&self.clipboard, &password.grouped(), CLEAR_AFTER)
-            .map_err(|e| messages::clipboard_failed(&e))?;
+        let text = reveal.as_ref().ok_or_else(messages::nothing_to_copy)?;
+        let copied = copy_then_clear(&self.clipboard, text, CLEAR_AFTER).map_err(|e| messages::clipboard_failed(&e))?;
         *self.copied.lock().unwrap_or_else(PoisonError::into_inner) = Some(copied);
         Ok(Copied {
             clear_after_secs: CLEAR_AFTER.as_secs(),
@@ -295,6 +311,48 @@ impl Desktop {
         let revoked = self.check(session.revoke_all().await).await?;
         tracing::info!(revoked, "every app-specific password revoked");
         Ok(revoked)
+    }
+
+    /// Starts turning two-factor authentication on: the secret for the authenticator app, as a QR code made
+    /// here (never by a service) and as text in groups of four.
+    pub async fn begin_two_factor(&self, password: SecretString) -> Result<TwoFactorSetup, CommandError> {
+        let (session, _) = self.session().await?;
+        let enrolment = self.check(session.enrol_totp(&password).await).await?;
+        tracing::info!("two-factor setup started");
+        let qr = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes())
+            .map_err(|e| CommandError::from(ApiError::Protocol(format!("the setup key cannot be drawn: {e}"))))?;
+        let qr_svg = qr
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build();
+        let secret = Zeroizing::new(enrolment.secret);
+        let grouped = secret
+            .as_bytes()
+            .chunks(4)
+            .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(TwoFactorSetup {
+            secret: grouped,
+            qr_svg,
+        })
+    }
+
+    /// Turns it on with the authenticator app's code; the recovery codes are shown once and may be copied.
+    pub async fn confirm_two_factor(&self, code: SecretString) -> Result<Vec<String>, CommandError> {
+        let (session, _) = self.session().await?;
+        let codes = self.check(session.confirm_totp(&code).await).await?.recovery_codes;
+        tracing::info!("two-factor authentication turned on");
+        *self.reveal.lock().unwrap_or_else(PoisonError::into_inner) = Some(Zeroizing::new(codes.join("\n")));
+        Ok(codes)
+    }
+
+    pub async fn turn_off_two_factor(&self, password: SecretString, code: SecretString) -> Result<(), CommandError> {
+        let (session, _) = self.session().await?;
+        self.check(session.disable_totp(&password, &code).await).await?;
+        tracing::info!("two-factor authentication turned off");
+        Ok(())
     }
 
     async fn session(&self) -> Result<(SessionClient, Email), CommandError> {

@@ -45,6 +45,9 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::forget_secret,
         commands::revoke_app_password,
         commands::revoke_all,
+        commands::begin_two_factor,
+        commands::confirm_two_factor,
+        commands::turn_off_two_factor,
     ])
 }
 

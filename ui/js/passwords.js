@@ -5,6 +5,7 @@ import * as format from "./format.js";
 import { askLabel } from "./label-dialog.js";
 import { reveal } from "./reveal-dialog.js";
 import { confirmRevoke } from "./revoke-dialog.js";
+import * as twoFactor from "./two-factor.js";
 
 const $ = (id) => document.getElementById(id);
 const parts = {
@@ -37,6 +38,7 @@ export function init(info, { signedOut }) {
   $("revoke-all").addEventListener("click", revokeAll);
   $("retry").addEventListener("click", refresh);
   $("sign-out").addEventListener("click", signOut);
+  twoFactor.init({ changed: refresh, sessionEnded });
   setInterval(() => format.refreshRelative(parts.list), 60_000);
 }
 
@@ -62,6 +64,7 @@ async function refresh() {
     const view = await call("list_app_passwords");
     parts.email.textContent = view.email;
     limits.maxPasswords = view.max_app_passwords;
+    twoFactor.render(view.second_factor);
     render(view.app_passwords);
   } catch (e) {
     if (sessionEnded(e)) return;

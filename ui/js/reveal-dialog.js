@@ -57,8 +57,14 @@ export function reveal(created) {
   });
 }
 
-/// "Did you copy the password? It can't be shown again." Go Back (the default) or Close.
-function confirmLeave() {
+/// "Did you copy the password? It can't be shown again." (or the caller's words) Go Back (the default) or
+/// Close.
+export function confirmLeave(
+  title = "Did you copy the password?",
+  body = "It can't be shown again.",
+) {
+  $("guard-title").textContent = title;
+  $("guard-body").textContent = body;
   return new Promise((resolve) => {
     const answer = (leave) => {
       guardBack.removeEventListener("click", back);
