@@ -47,6 +47,11 @@ export function askLabel({ maxChars, tooLong, onSessionEnded }) {
           onSessionEnded(e.message);
           return;
         }
+        if (e.code === "second_factor_required") {
+          // The server makes app-specific passwords only once two-factor authentication is on.
+          finish({ needsSecondFactor: e.message });
+          return;
+        }
         showError(e.message);
       } finally {
         setBusy(dialog, false, busy, [cancel, input]);

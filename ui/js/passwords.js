@@ -118,6 +118,10 @@ async function generate() {
     onSessionEnded: (message) => onSignedOut(message),
   });
   if (!created) return;
+  if (created.needsSecondFactor) {
+    await twoFactor.offer(created.needsSecondFactor);
+    return;
+  }
   await reveal(created);
   await refresh();
   focusHeading();

@@ -38,6 +38,13 @@ const off = {
   confirm: $("tf-off-confirm"),
 };
 
+const offerParts = {
+  dialog: $("two-factor-offer-dialog"),
+  body: $("tf-offer-body"),
+  later: $("tf-offer-later"),
+  turnOn: $("tf-offer-turn-on"),
+};
+
 let enabled = false;
 let onChanged = () => {};
 let onSessionEnded = () => false;
@@ -56,6 +63,26 @@ export function render(secondFactor) {
   state.textContent = enabled
     ? "On. Signing in asks for a code from your authenticator app after your password."
     : "Off. Turn it on so that signing in also needs a code from your authenticator app.";
+}
+
+/// The server requires two-factor authentication before app-specific passwords: says so in its words and
+/// offers to turn it on now.
+export function offer(message) {
+  offerParts.body.textContent = message;
+  return new Promise((resolve) => {
+    const answer = (now) => {
+      offerParts.later.removeEventListener("click", later);
+      offerParts.turnOn.removeEventListener("click", start);
+      close();
+      if (now) turnOn();
+      resolve();
+    };
+    const later = () => answer(false);
+    const start = () => answer(true);
+    offerParts.later.addEventListener("click", later);
+    offerParts.turnOn.addEventListener("click", start);
+    const close = openModal(offerParts.dialog, { initialFocus: offerParts.turnOn, onCancel: later });
+  });
 }
 
 function showError(parts, message) {
