@@ -29,9 +29,17 @@ async fn main() -> Result<()> {
         &work.path().join("keyturn.db"),
         Some(&shots.join("server.log")),
     )?;
+    // A second server, one that makes app-specific passwords only with two-factor authentication on.
+    let strict = ServerProcess::start_with(
+        &bin.join("keyturn-server"),
+        &work.path().join("strict.db"),
+        Some(&shots.join("server-strict.log")),
+        &["--require-second-factor"],
+    )?;
     for theme in [scenario::Theme::Light, scenario::Theme::Dark] {
         let email = format!("{}@keyturn.test", theme.name());
         server.add_account(&email, scenario::PASSWORD)?;
+        strict.add_account(&email, scenario::PASSWORD)?;
         let proxy = proxy::Proxy::start(&server.url).await?;
         let app_env = processes::AppEnv::new(&proxy.url(), &work.path().join(theme.name()), theme)?;
         let driver = processes::Driver::start(&app_env, &shots.join(format!("{}-app.log", theme.name())))?;
@@ -42,6 +50,7 @@ async fn main() -> Result<()> {
             axe: axe.clone(),
             driver: driver.url(),
             proxy,
+            strict_server: strict.url.clone(),
             shots: shots.clone(),
             theme,
             email,

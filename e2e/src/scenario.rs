@@ -50,6 +50,8 @@ pub struct Run {
     pub driver: String,
     /// Between the app and the server.
     pub proxy: Proxy,
+    /// A server started with `--require-second-factor`, where the same account has it off.
+    pub strict_server: String,
     pub shots: PathBuf,
     pub theme: Theme,
     pub email: String,
@@ -108,6 +110,9 @@ impl Run {
         self.sign_in_with_second_factor(&window, &totp_secret, &recovery)
             .await
             .context("signing in with two-factor authentication")?;
+        self.second_factor_required_first(&window)
+            .await
+            .context("a server that requires two-factor authentication")?;
         window.close().await?;
 
         let mut secrets = vec![PASSWORD.to_owned(), first, token];
@@ -549,6 +554,38 @@ impl Run {
         window.click("Turn Off").await?;
         window.gone("//dialog[@id='two-factor-off-dialog']").await?;
         window.button("Turn On…").await?;
+        window.click("Sign Out").await?;
+        window.visible(&button_xpath("Sign In")).await?;
+        Ok(())
+    }
+
+    /// On a server that requires two-factor authentication before app-specific passwords, Create says so in
+    /// the server's words and offers to turn it on.
+    async fn second_factor_required_first(&self, window: &Window) -> Result<()> {
+        window.fill("Server", &self.strict_server).await?;
+        window.fill("Password", PASSWORD).await?;
+        window.click("Sign In").await?;
+        window.click("Generate an app-specific password").await?;
+        window.fill("Label", "Mail").await?;
+        window.click("Create").await?;
+        window.text("Two-factor authentication is required").await?;
+        window
+            .text("Turn on two-factor authentication before making app-specific passwords.")
+            .await?;
+        ensure!(
+            window.focused_id().await? == "tf-offer-turn-on",
+            "Turn On… has the focus"
+        );
+        window.screenshot("18-second-factor-required").await?;
+        window.check_accessibility("two-factor authentication required").await?;
+        window
+            .visible("//button[@id='tf-offer-turn-on']")
+            .await?
+            .click()
+            .await?;
+        window.text("Enter your password to continue.").await?;
+        window.visible("//button[@id='tf-cancel']").await?.click().await?;
+        window.gone("//dialog[@id='two-factor-dialog']").await?;
         window.click("Sign Out").await?;
         window.visible(&button_xpath("Sign In")).await?;
         Ok(())

@@ -35,6 +35,11 @@ impl ServerProcess {
     /// Starts `bin serve` on a free loopback port with the database file `db`, and waits until it listens.
     /// Its log goes to `log` (stderr), or nowhere.
     pub fn start(bin: &Path, db: &Path, log: Option<&Path>) -> Result<Self> {
+        Self::start_with(bin, db, log, &[])
+    }
+
+    /// The same, with more of `serve`'s flags (`--require-second-factor`, say).
+    pub fn start_with(bin: &Path, db: &Path, log: Option<&Path>, flags: &[&str]) -> Result<Self> {
         let stderr = match log {
             Some(path) => {
                 Stdio::from(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)
@@ -44,6 +49,7 @@ impl ServerProcess {
         let mut child = Command::new(bin)
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
