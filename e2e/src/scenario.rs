@@ -118,6 +118,15 @@ impl Run {
         let mut secrets = vec![PASSWORD.to_owned(), first, token];
         secrets.extend(more);
         secrets.extend(recovery);
+        // The setup key as the window shows it (groups of four) and as the server sends it.
+        secrets.push(
+            totp_secret
+                .as_bytes()
+                .chunks(4)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
         secrets.push(totp_secret);
         log_holds_no_secret(&secrets)
     }

@@ -125,8 +125,10 @@ async function signIn() {
       return;
     }
     if (["network", "certificate", "redirected", "insecure_url", "invalid_url"].includes(e.code)) advanced.open = true;
+    // The password itself was refused (changed meanwhile, say): back to it, not the code.
+    if (askingCode && e.code === "invalid_credentials") showStep("password");
     showError(e.message);
-    const field = askingCode ? code : password;
+    const field = askingCode && e.code !== "invalid_credentials" ? code : password;
     field.select();
     field.focus();
   } finally {

@@ -70,7 +70,8 @@ pub struct AccountInfo {
     pub email: Email,
     pub active_app_passwords: u32,
     pub max_app_passwords: u32,
-    /// Whether two-factor authentication (TOTP) is on.
+    /// Whether two-factor authentication (TOTP) is on; `false` from a server that predates it.
+    #[serde(default)]
     pub second_factor: bool,
 }
 

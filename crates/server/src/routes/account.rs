@@ -48,11 +48,12 @@ pub async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     let new = SecretString::from(request.new_password);
     check_current_password(&app, &session, ip, request.current_password).await?;
+    // Before the code, so a weak new password does not spend a recovery code.
+    password_policy::check(new.expose_secret(), &session.email).map_err(ApiError::WeakPassword)?;
     if app.store.second_factor_on(&session.account).await? {
         let code = request.code.as_deref().ok_or(ApiError::SecondFactorRequired)?;
         verify_code(&app, &session.account, &session.email, ip, code).await?;
     }
-    password_policy::check(new.expose_secret(), &session.email).map_err(ApiError::WeakPassword)?;
     let hash = app.argon2.hash_password(new, app.params).await?;
     let revoked = app
         .store

@@ -79,13 +79,19 @@ pub async fn confirm(
         }
         other => other,
     };
-    let step = pending.and_then(|row| second_factor::matching_step(&row.secret, &request.code, unix_secs(now), None));
+    let Some(pending) = pending else {
+        // Nothing to confirm is no guess at a code.
+        attempt.not_tried();
+        return Err(ApiError::UnconfirmedSecondFactor);
+    };
+    let step = second_factor::matching_step(&pending.secret, &request.code, unix_secs(now), None);
     let codes = second_factor::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|(_, hash)| hash.clone()).collect();
     let enabled = match step {
+        // Only the secret the code was checked against: a setup restarted meanwhile is not turned on.
         Some(step) => {
             app.store
-                .enable_second_factor(&session.account, step, &hashes, ip.into(), now)
+                .enable_second_factor(&session.account, &pending.secret, step, &hashes, ip.into(), now)
                 .await?
         }
         None => false,

@@ -80,7 +80,14 @@ impl Store {
             // A request dropped at the wrong await (its client left) can leave its connection inside
             // `BEGIN IMMEDIATE` with nothing to end it: sqlx's `begin_with` awaits once more after the BEGIN.
             // Such a connection is closed, which rolls back and frees the write lock, never pooled again.
-            .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
+            // The ping first: it runs after any rollback a dropped `Transaction` queued, so only a connection
+            // nothing will roll back is closed.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Connection::ping(conn).await?;
+                    Ok(!sqlx::Connection::is_in_transaction(conn))
+                })
+            })
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
@@ -215,6 +222,38 @@ mod tests {
             !plan.iter().any(|step| step.starts_with("SCAN app_passwords")),
             "{plan:?}"
         );
+    }
+
+    /// The replay guard is one statement: of two requests with the same code's step, the second finds the step
+    /// taken even if both read the row before either wrote it.
+    #[tokio::test]
+    async fn a_codes_step_is_accepted_once_and_never_an_older_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::Store::open(&dir.path().join("k.db")).await.unwrap();
+        let email = keyturn_protocol::Email::parse("ann@example.com").unwrap();
+        let hash = keyturn_protocol::Verifier::from_stored("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
+        let account = store
+            .create_account(&email, &hash, chrono::Utc::now())
+            .await
+            .unwrap()
+            .id;
+        let origin = Origin::AdminCli;
+        store
+            .begin_second_factor(&account, "SECRET", origin, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert!(!store.accept_step(&account, 100).await.unwrap(), "not before it is on");
+        assert!(store
+            .enable_second_factor(&account, "SECRET", 100, &[], origin, chrono::Utc::now())
+            .await
+            .unwrap());
+        assert!(
+            !store.accept_step(&account, 100).await.unwrap(),
+            "the confirming step is spent"
+        );
+        assert!(store.accept_step(&account, 101).await.unwrap());
+        assert!(!store.accept_step(&account, 101).await.unwrap(), "a step once");
+        assert!(!store.accept_step(&account, 99).await.unwrap(), "never an older one");
     }
 
     #[test]

@@ -74,11 +74,12 @@ impl Store {
         Ok(())
     }
 
-    /// Turns the pending enrolment on, its first code's `step` accepted, with new recovery codes (their
-    /// hashes). `Ok(false)` when nothing is pending.
+    /// Turns the pending enrolment with `secret` on, its first code's `step` accepted, with new recovery codes
+    /// (their hashes). `Ok(false)` when that secret is not (or no longer) the one pending.
     pub async fn enable_second_factor(
         &self,
         account: &AccountId,
+        secret: &str,
         step: u64,
         recovery_hashes: &[String],
         origin: Origin,
@@ -86,11 +87,13 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let enabled = sqlx::query(
-            "UPDATE second_factors SET enabled_at = ?, last_step = ? WHERE account_id = ? AND enabled_at IS NULL",
+            "UPDATE second_factors SET enabled_at = ?, last_step = ?
+             WHERE account_id = ? AND secret = ? AND enabled_at IS NULL",
         )
         .bind(millis(now))
         .bind(step_value(step))
         .bind(account.as_str())
+        .bind(secret)
         .execute(&mut *tx)
         .await?
         .rows_affected();

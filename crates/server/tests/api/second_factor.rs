@@ -365,3 +365,87 @@ async fn support_staff_see_it_and_reset_it_for_a_user_who_lost_the_phone() {
         format!("Two-factor authentication is off for {}.\n", user.email)
     );
 }
+
+#[tokio::test]
+async fn a_weak_new_password_does_not_spend_the_recovery_code() {
+    let app = spawn_app().await;
+    let (user, _, recovery) = user_with_second_factor(&app).await;
+    let weak = user
+        .session
+        .change_password_with_code(&secret(PASSWORD), &secret("elevenchars"), Some(&secret(&recovery[0])))
+        .await;
+    assert_eq!(weak.refused(), Some(ErrorCode::WeakPassword));
+    assert!(app
+        .client
+        .sign_in_with_code(&user.email, &secret(PASSWORD), Some(&secret(&recovery[0])))
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn recovery_codes_are_stored_only_as_hashes() {
+    let app = spawn_app().await;
+    let (user, _, recovery) = user_with_second_factor(&app).await;
+    let stored: Vec<(String,)> = sqlx::query_as("SELECT code_hash FROM recovery_codes")
+        .fetch_all(&app.db().await)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), RECOVERY_CODES);
+    for code in &recovery {
+        let bare = code.replace('-', "");
+        assert!(
+            stored
+                .iter()
+                .all(|(hash,)| !hash.contains(code.as_str()) && !hash.contains(&bare)),
+            "{}'s code is stored in the clear",
+            user.email
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_it_required_an_app_password_made_earlier_keeps_working_after_a_reset() {
+    let app = spawn_app_with_options(Options {
+        require_second_factor: true,
+        ..Options::default()
+    })
+    .await;
+    let user = app.new_user().await;
+    let enrolment = user.session.enrol_totp(&secret(PASSWORD)).await.unwrap();
+    user.session
+        .confirm_totp(&secret(&code(&app, &enrolment.secret, 0)))
+        .await
+        .unwrap();
+    let created = user.session.create_app_password("Mail").await.unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_keyturn-server"))
+        .args(["second-factor", "reset", &user.email, "--db"])
+        .arg(&app.db_path)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let password = created.password.grouped();
+    assert!(
+        app.client.whoami(&user.email, &password).await.is_ok(),
+        "the mail client stays signed in"
+    );
+    let refused = user.session.send_create(&create_request("Calendar"), &new_key()).await;
+    assert_eq!(refused.refused(), Some(ErrorCode::SecondFactorRequired));
+}
+
+#[tokio::test]
+async fn confirming_with_nothing_pending_is_no_guess() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    for _ in 0..8 {
+        let refused = user.session.confirm_totp(&secret("123456")).await;
+        assert_eq!(refused.refused(), Some(ErrorCode::InvalidSecondFactor));
+    }
+    let enrolment = user.session.enrol_totp(&secret(PASSWORD)).await.unwrap();
+    assert!(
+        user.session
+            .confirm_totp(&secret(&code(&app, &enrolment.secret, 0)))
+            .await
+            .is_ok(),
+        "not throttled by the confirmations that had nothing to confirm"
+    );
+}
