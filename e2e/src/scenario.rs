@@ -57,8 +57,12 @@ pub struct Run {
     pub email: String,
 }
 
-/// Click Create to the revealed password's first paint, with the default argon2 parameters.
+/// Click Create to the revealed password's first paint, with the default argon2 parameters: the goal, which
+/// `cargo xtask bench` judges by the median of 15 creates.
 const CREATE_TO_REVEAL_GOAL_MS: f64 = 150.0;
+/// What one click here must stay under: one sample on a busy 2-core machine ranges 65-170 ms, so the story
+/// fails on a regression (argon2 on the window's thread, a second round trip), not on noise.
+const CREATE_TO_REVEAL_BOUND_MS: f64 = 3.0 * CREATE_TO_REVEAL_GOAL_MS;
 
 /// Where the story moves and sizes the window, to find it there after a restart.
 const MOVED_WINDOW: (u32, u32, u32, u32) = (60, 40, 820, 700);
@@ -281,7 +285,7 @@ impl Run {
             self.theme.name()
         );
         ensure!(
-            create_ms < CREATE_TO_REVEAL_GOAL_MS,
+            create_ms < CREATE_TO_REVEAL_BOUND_MS,
             "Create to the reveal took {create_ms:.0} ms"
         );
 
