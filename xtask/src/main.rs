@@ -1,5 +1,5 @@
-//! `cargo xtask demo | ci | e2e | contract | bundle | bench | setup`: the README's two commands, the
-//! end-to-end run, the contract fuzz, the packages and the benchmarks.
+//! `cargo xtask demo | ci | e2e | test-postgres | contract | bundle | bench | setup`: the README's two commands,
+//! the end-to-end run, the server's tests on PostgreSQL, the contract fuzz, the packages and the benchmarks.
 //!
 //! Each installs what it needs on a fresh Debian/Ubuntu machine first (apt packages, tauri-driver), so a new
 //! checkout needs nothing but Rust.
@@ -10,6 +10,7 @@ mod contract;
 mod demo;
 mod e2e;
 mod keyring;
+mod postgres;
 mod setup;
 
 use std::process::Command;
@@ -23,6 +24,7 @@ fn main() -> Result<()> {
         Some("demo") => demo::run(),
         Some("e2e") => e2e::run_e2e(),
         Some("contract") => contract::run_contract(),
+        Some("test-postgres") => setup::install().and_then(|()| test_on_postgres()),
         Some("bundle") => bundle::bundle().map(drop),
         // The app as it ships first: the binary the packages are made from.
         Some("bench") => bundle::bundle().and_then(|_| bench::run_bench(args.get(1).is_some_and(|a| a == "--quick"))),
@@ -32,11 +34,12 @@ fn main() -> Result<()> {
             .and_then(|()| setup::install_cargo_machete())
             .and_then(|()| setup::install_cargo_deny()),
         _ => {
-            eprintln!("usage: cargo xtask <demo|ci|e2e|contract|bundle|bench [--quick]|setup>");
+            eprintln!("usage: cargo xtask <demo|ci|e2e|test-postgres|contract|bundle|bench [--quick]|setup>");
             eprintln!("  demo   run Keyturn against a local server with a demo account");
             eprintln!("  ci     install what is missing, then fmt, clippy, machete, deny, every test, the packages");
             eprintln!("         installed and the end-to-end test against the installed app");
             eprintln!("  e2e    the end-to-end test: the real app in a virtual display");
+            eprintln!("  test-postgres  the server's integration tests on PostgreSQL (a throwaway cluster)");
             eprintln!("  contract  schemathesis fuzzes the live server against docs/openapi.json");
             eprintln!("  bundle the .deb and .rpm in target/release/bundle/ (installs tauri-cli if missing)");
             eprintln!("  bench  measure the release server, the app and a baseline window: target/bench/report.md");
@@ -57,6 +60,7 @@ fn ci() -> Result<()> {
     // The advisories check needs the RustSec database from GitHub, out of reach here (see deny.toml).
     cargo(&["deny", "check", "licenses", "bans", "sources"])?;
     cargo(&["test", "--workspace"])?;
+    test_on_postgres()?;
     contract::run_contract()?;
     // The shipped artifact itself: built, read, installed, and the whole story run against /usr/bin/keyturn.
     let bundles = bundle::bundle()?;
@@ -68,14 +72,29 @@ fn ci() -> Result<()> {
     Ok(())
 }
 
+/// The server's whole integration suite once more, on PostgreSQL in a throwaway cluster.
+fn test_on_postgres() -> Result<()> {
+    let cluster = postgres::Cluster::start()?;
+    cargo_with_env(
+        &["test", "--workspace", "--test", "api"],
+        &[("KEYTURN_TEST_POSTGRES", cluster.url.as_str())],
+    )
+}
+
 /// Runs cargo with the same toolchain that runs this xtask.
 pub fn cargo(args: &[&str]) -> Result<()> {
+    cargo_with_env(args, &[])
+}
+
+pub fn cargo_with_env(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    println!("$ cargo {}", args.join(" "));
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    println!("$ {}cargo {}", shown.concat(), args.join(" "));
     // `cargo xtask` runs with this crate's CARGO_PKG_NAME set; cargo-machete reads its presence as "not
     // started by cargo" and takes its own name for a path. No cargo command needs it.
     run(Command::new(cargo)
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("CARGO_PKG_NAME")
         .current_dir(workspace_root()))
 }

@@ -33,6 +33,8 @@ const PACKAGES: &[&str] = &[
     "rpm",
     "rpm2cpio",
     "cpio",
+    // The server's tests run on PostgreSQL too, in a throwaway cluster (`initdb`, `pg_ctl`).
+    "postgresql",
 ];
 
 pub fn install() -> Result<()> {

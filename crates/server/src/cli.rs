@@ -1,6 +1,6 @@
 //! The `keyturn-server` command line: `serve`, and the admin commands support staff use.
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use keyturn_protocol::{AppPassword, VerifierParams};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
+use crate::store::Database;
 use crate::{admin, AppState, Argon2Limits, Options, Store, SystemClock, TrustedProxies};
 
 #[derive(Parser)]
@@ -45,15 +46,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Bring the database's schema up to date and exit (`serve` does it too; run this first when several
+    /// servers share one database).
+    Migrate {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Copy a SQLite database to a new file, consistent and safe while the server runs.
+    Backup {
+        /// The copy to make; it must not exist yet.
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
+    },
     /// Print the OpenAPI 3 document of the HTTP API.
     Openapi,
 }
 
 #[derive(Args)]
 struct DbArg {
-    /// The SQLite database file.
+    /// The database: a SQLite file's path, or a postgres://USER@HOST/NAME URL (several servers may share one).
     #[arg(long, env = "KEYTURN_DB", default_value = "keyturn.db")]
-    db: PathBuf,
+    db: Database,
 }
 
 #[derive(Args)]
@@ -63,6 +78,10 @@ struct ServeArgs {
     listen: SocketAddr,
     #[command(flatten)]
     db: DbArg,
+    /// Where to serve `GET /metrics` (Prometheus text format); default: nowhere. Keep it off the public
+    /// address, e.g. 127.0.0.1:9187.
+    #[arg(long, env = "KEYTURN_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     params: ParamsArgs,
     /// Log lines as JSON objects (one per line) instead of text, for log collectors.
@@ -234,13 +253,30 @@ pub async fn main() -> anyhow::Result<()> {
             admin::second_factor_reset(&open(&db).await?, &email, &mut out).await
         }
         Command::Audit { email, db, json } => admin::audit(&open(&db).await?, &email, json, &mut out).await,
+        Command::Migrate { db } => {
+            let store = Store::connect(&db.db)
+                .await
+                .with_context(|| format!("opening the database {}", db.db))?;
+            let applied = store.migrate().await?;
+            writeln!(out, "{applied} migration(s) applied; {} is up to date", db.db)?;
+            Ok(())
+        }
+        Command::Backup { to, db } => {
+            let store = open(&db).await?;
+            store
+                .backup_to(&to)
+                .await
+                .with_context(|| format!("backing up to {}", to.display()))?;
+            writeln!(out, "backed up {} to {}", db.db, to.display())?;
+            Ok(())
+        }
     }
 }
 
 async fn open(db: &DbArg) -> anyhow::Result<Store> {
     Store::open(&db.db)
         .await
-        .with_context(|| format!("opening the database {}", db.db.display()))
+        .with_context(|| format!("opening the database {}", db.db))
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -256,7 +292,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         logs.init();
     }
-    crate::store::check_private(&args.db.db)?;
+    if let Database::Sqlite(path) = &args.db.db {
+        crate::store::check_private(path)?;
+    }
     let store = open(&args.db).await?;
     let options = Options {
         params: args.params.params()?,
@@ -273,10 +311,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, db = %args.db.db.display(), "keyturn-server listening");
+    tracing::info!(%addr, db = %args.db.db, "keyturn-server listening");
     // One line on stdout that scripts (and `cargo xtask demo`) read to learn the port.
     println!("listening on http://{addr}");
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = match args.metrics_listen {
+        Some(at) => {
+            let listener = TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listening on {at} for metrics"))?;
+            let at = listener.local_addr()?;
+            tracing::info!(%at, "metrics at http://{at}/metrics");
+            println!("metrics on http://{at}/metrics");
+            Some(tokio::spawn(crate::run_metrics(listener, state.clone(), async {
+                let _ = metrics_stopped.await;
+            })))
+        }
+        None => None,
+    };
     crate::run(listener, state, shutdown_signal()).await?;
+    let _ = stop_metrics.send(());
+    if let Some(metrics) = metrics {
+        metrics.await??;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -6,11 +6,13 @@
 //! the requests that need no argon2 (cached app sign-ins, lists, revokes).
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use keyturn_protocol::{AppPassword, Argon2Memory, Verifier, VerifierError, VerifierParams};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use secrecy::{ExposeSecret, SecretString};
 
 /// How many argon2 runs at once, and how many may wait for one.
@@ -39,7 +41,9 @@ pub struct Argon2Pool {
     /// Jobs for the argon2 threads; holds at most `queue` waiting.
     jobs: SyncSender<Job>,
     /// Runs since start: the cost the verified-password cache exists to save, and the tests' witness.
-    runs: Arc<AtomicU64>,
+    runs: Counter,
+    /// Jobs sent and not yet started by an argon2 thread.
+    waiting: Gauge,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -69,19 +73,26 @@ impl Argon2Pool {
         }
         Self {
             jobs,
-            runs: Arc::new(AtomicU64::new(0)),
+            runs: Counter::default(),
+            waiting: Gauge::default(),
         }
     }
 
     /// Runs `work` (one argon2 computation) on an argon2 thread, or refuses at once if `queue` jobs wait.
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Overloaded> {
         let (done, result) = tokio::sync::oneshot::channel();
-        let runs = Arc::clone(&self.runs);
+        let (runs, waiting) = (self.runs.clone(), self.waiting.clone());
         let job: Job = Box::new(move || {
-            runs.fetch_add(1, Ordering::Relaxed);
+            waiting.dec();
+            runs.inc();
             let _ = done.send(work());
         });
-        self.jobs.try_send(job).map_err(|_| Overloaded)?;
+        // Counted before it is sent, so a thread that starts it at once never takes the gauge below zero.
+        self.waiting.inc();
+        if self.jobs.try_send(job).is_err() {
+            self.waiting.dec();
+            return Err(Overloaded);
+        }
         result.await.map_err(|_| Overloaded)
     }
 
@@ -104,7 +115,16 @@ impl Argon2Pool {
     }
 
     pub fn runs(&self) -> u64 {
-        self.runs.load(Ordering::Relaxed)
+        self.runs.get()
+    }
+
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register("argon2_runs", "argon2 computations run", self.runs.clone());
+        registry.register(
+            "argon2_waiting",
+            "argon2 computations waiting for a thread",
+            self.waiting.clone(),
+        );
     }
 }
 

@@ -24,6 +24,7 @@ pub mod clock;
 mod credentials;
 mod error;
 mod extract;
+mod metrics;
 mod password_policy;
 mod routes;
 mod second_factor;
@@ -50,7 +51,7 @@ pub use clock::{Clock, SystemClock};
 pub use credentials::Argon2Limits;
 pub use routes::openapi_json;
 pub use state::{AppState, Options};
-pub use store::Store;
+pub use store::{Database, Store};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -73,12 +74,29 @@ pub fn router(state: AppState) -> Router {
     });
     router
         .fallback(routes::not_found)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record_request,
+        ))
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::map_response(no_store))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// A request runs to its end even if its client leaves. Dropped at an await, a handler could leave a write
+/// half-made: a transaction begun on a pooled connection and never ended, holding SQLite's write lock or an
+/// account's row lock in PostgreSQL.
+async fn run_to_completion(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use tracing::Instrument;
+    match tokio::spawn(next.run(request).in_current_span()).await {
+        Ok(response) => response,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => axum::response::IntoResponse::into_response(axum::http::StatusCode::SERVICE_UNAVAILABLE),
+    }
 }
 
 async fn no_store(mut response: axum::response::Response) -> axum::response::Response {
@@ -101,6 +119,17 @@ pub async fn run(
         .await;
     purge.abort();
     served
+}
+
+/// Serves `GET /metrics` on `listener` (the operator's address, apart from the API's) until `shutdown`.
+pub async fn run_metrics(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, metrics::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Deletes expired sessions and old idempotency keys every `purge_every`, for as long as the server runs.

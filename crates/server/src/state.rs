@@ -7,6 +7,7 @@ use keyturn_protocol::{Verifier, VerifierParams};
 use crate::client_address::TrustedProxies;
 use crate::clock::Clock;
 use crate::credentials::{self, Argon2Limits, Argon2Pool};
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::throttle::Throttle;
 use crate::verified_cache::{self, VerifiedCache};
@@ -57,19 +58,26 @@ pub struct Shared {
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) purge_every: std::time::Duration,
     pub(crate) require_second_factor: bool,
+    /// Requests per route, and the counters of the parts above, for `GET /metrics`.
+    pub(crate) metrics: Metrics,
 }
 
 impl AppState {
     pub fn new(store: Store, clock: Arc<dyn Clock>, options: Options) -> anyhow::Result<Self> {
         let dummy = credentials::dummy_verifier(options.params)?;
+        let throttle = Throttle::default();
+        let verified = VerifiedCache::new(verified_cache::CAPACITY);
+        let argon2 = Argon2Pool::new(options.argon2);
+        let metrics = Metrics::new(&argon2, &throttle, &verified);
         Ok(Self(Arc::new(Shared {
             store,
             clock,
             params: options.params,
-            throttle: Throttle::default(),
-            verified: VerifiedCache::new(verified_cache::CAPACITY),
+            throttle,
+            verified,
             dummy,
-            argon2: Argon2Pool::new(options.argon2),
+            argon2,
+            metrics,
             trusted_proxies: options.trusted_proxies,
             purge_every: options.purge_every,
             require_second_factor: options.require_second_factor,

@@ -1,8 +1,11 @@
 //! For other crates' tests (feature `testkit`, never in a release build): the real server on a free loopback
-//! port with a fresh SQLite file, and a clock the test steps.
+//! port with a fresh database, and a clock the test steps.
+//!
+//! The database is a SQLite file in a temporary folder; when `KEYTURN_TEST_POSTGRES` names a PostgreSQL server
+//! (`cargo xtask ci` starts one and runs the server's tests once on each engine), it is a new schema there.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -10,6 +13,7 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::store::Database;
 use crate::{admin, AppState, Clock, Options, Store, SystemClock};
 
 /// A clock that moves only when told to; shared between a test and the server it runs.
@@ -43,9 +47,11 @@ pub struct TestServer {
     pub address: SocketAddr,
     pub url: String,
     pub state: AppState,
-    pub db_path: PathBuf,
+    pub db: Database,
+    /// `GET /metrics`, served apart as `--metrics-listen` does.
+    pub metrics_url: String,
     _dir: tempfile::TempDir,
-    _shutdown: oneshot::Sender<()>,
+    _shutdown: [oneshot::Sender<()>; 2],
 }
 
 impl TestServer {
@@ -62,8 +68,29 @@ impl TestServer {
     /// with them).
     pub async fn start_with(clock: Arc<dyn Clock>, options: Options) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let db_path = dir.path().join("keyturn.db");
-        let store = Store::open(&db_path).await?;
+        let db = fresh_database(dir.path()).await?;
+        Self::serve(clock, options, db, dir).await
+    }
+
+    /// On a SQLite file whatever the engine under test, for what only a file shows (its bytes, its modes).
+    pub async fn start_on_sqlite(clock: Arc<dyn Clock>, options: Options) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let db = Database::Sqlite(dir.path().join("keyturn.db"));
+        Self::serve(clock, options, db, dir).await
+    }
+
+    /// Another instance on a database a server already uses, as a load balancer's second server would be.
+    pub async fn start_on(clock: Arc<dyn Clock>, options: Options, db: Database) -> anyhow::Result<Self> {
+        Self::serve(clock, options, db, tempfile::tempdir()?).await
+    }
+
+    async fn serve(
+        clock: Arc<dyn Clock>,
+        options: Options,
+        db: Database,
+        dir: tempfile::TempDir,
+    ) -> anyhow::Result<Self> {
+        let store = Store::open(&db).await?;
         let state = AppState::new(store, clock, options)?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
@@ -71,13 +98,20 @@ impl TestServer {
         tokio::spawn(crate::run(listener, state.clone(), async {
             let _ = stopped.await;
         }));
+        let metrics = TcpListener::bind("127.0.0.1:0").await?;
+        let metrics_url = format!("http://{}/metrics", metrics.local_addr()?);
+        let (metrics_shutdown, metrics_stopped) = oneshot::channel::<()>();
+        tokio::spawn(crate::run_metrics(metrics, state.clone(), async {
+            let _ = metrics_stopped.await;
+        }));
         Ok(Self {
             address,
             url: format!("http://{address}"),
             state,
-            db_path,
+            db,
+            metrics_url,
             _dir: dir,
-            _shutdown: shutdown,
+            _shutdown: [shutdown, metrics_shutdown],
         })
     }
 
@@ -86,4 +120,28 @@ impl TestServer {
         let password = SecretString::from(password);
         admin::add_account(self.state.store(), email, password, self.state.params()).await
     }
+}
+
+/// A database no other test uses: a SQLite file in `dir`, or a new schema on the PostgreSQL server that
+/// `KEYTURN_TEST_POSTGRES` names (schemas are cheap to make; the throwaway cluster goes with them).
+pub async fn fresh_database(dir: &Path) -> anyhow::Result<Database> {
+    let base = match std::env::var("KEYTURN_TEST_POSTGRES") {
+        Ok(base) if !base.is_empty() => base,
+        _ => return Ok(Database::Sqlite(dir.join("keyturn.db"))),
+    };
+    let schema = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&base).await?;
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut admin)
+        .await?;
+    let mut url = url::Url::parse(&base)?;
+    url.query_pairs_mut()
+        .append_pair("options", &format!("-c search_path={schema}"));
+    Ok(Database::Postgres(url.to_string()))
+}
+
+/// A pool on the same database as the server's, for a test that reads the rows themselves.
+pub async fn raw_pool(db: &Database) -> anyhow::Result<sqlx::AnyPool> {
+    sqlx::any::install_default_drivers();
+    Ok(sqlx::AnyPool::connect(&db.url()?).await?)
 }

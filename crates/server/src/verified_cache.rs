@@ -7,6 +7,10 @@
 
 use hmac::{Hmac, Mac};
 use keyturn_protocol::{AppPassword, AppPasswordId};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use sha2::Sha256;
@@ -23,6 +27,13 @@ pub struct Proof([u8; 32]);
 pub struct VerifiedCache {
     key: Zeroizing<[u8; 32]>,
     entries: quick_cache::sync::Cache<AppPasswordId, Proof>,
+    lookups: Family<LookupLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LookupLabels {
+    /// `hit` (no argon2 run) or `miss`.
+    result: &'static str,
 }
 
 impl VerifiedCache {
@@ -32,6 +43,7 @@ impl VerifiedCache {
         Self {
             key,
             entries: quick_cache::sync::Cache::new(capacity),
+            lookups: Family::default(),
         }
     }
 
@@ -45,9 +57,21 @@ impl VerifiedCache {
 
     /// Whether `id` was verified with the password `proof` was made from.
     pub fn hit(&self, id: &AppPasswordId, proof: &Proof) -> bool {
-        self.entries
+        let hit = self
+            .entries
             .get(id)
-            .is_some_and(|known| bool::from(known.0.ct_eq(&proof.0)))
+            .is_some_and(|known| bool::from(known.0.ct_eq(&proof.0)));
+        let result = if hit { "hit" } else { "miss" };
+        self.lookups.get_or_create(&LookupLabels { result }).inc();
+        hit
+    }
+
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "verified_cache_lookups",
+            "App sign-ins looked up in the verified-password cache, by result",
+            self.lookups.clone(),
+        );
     }
 
     pub fn insert(&self, id: AppPasswordId, proof: Proof) {

@@ -5,6 +5,7 @@ pub mod account;
 pub mod app_auth;
 pub mod app_passwords;
 pub mod config;
+pub mod health;
 mod openapi;
 pub mod second_factor;
 pub mod sessions;
@@ -18,6 +19,8 @@ use crate::AppState;
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
         .routes(routes!(config::get_config))
         .routes(routes!(sessions::create_session))
         .routes(routes!(sessions::delete_current_session))

@@ -2,10 +2,11 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use keyturn_protocol::{Email, Verifier};
+use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{audit, from_millis, is_unique_violation, millis, AuditKind, Origin, Store, StoreError};
+use super::{audit, count, from_millis, is_unique_violation, millis, AuditKind, Origin, Store, StoreError};
 use crate::session_token::TokenHash;
 
 /// An account's opaque id, made by the store.
@@ -37,7 +38,7 @@ pub struct AccountRow {
 }
 
 impl AccountRow {
-    fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Self, StoreError> {
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
         let email: String = row.try_get("email")?;
         Ok(Self {
             id: AccountId(row.try_get("id")?),
@@ -56,7 +57,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<AccountRow, StoreError> {
         let id = AccountId(Uuid::new_v4().to_string());
-        sqlx::query("INSERT INTO accounts (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO accounts (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(id.as_str())
             .bind(email.as_str())
             .bind(password.as_str())
@@ -79,7 +80,7 @@ impl Store {
     }
 
     pub async fn find_account_by_email(&self, email: &Email) -> Result<Option<AccountRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM accounts WHERE email = ?")
+        let row = sqlx::query("SELECT * FROM accounts WHERE email = $1")
             .bind(email.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -87,7 +88,7 @@ impl Store {
     }
 
     pub async fn find_account_by_id(&self, id: &AccountId) -> Result<Option<AccountRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM accounts WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM accounts WHERE id = $1")
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -103,13 +104,13 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((AccountRow::from_row(r)?, r.try_get::<u32, _>("active")?)))
+            .map(|r| Ok((AccountRow::from_row(r)?, count(r.try_get("active")?)?)))
             .collect()
     }
 
     /// Replaces the stored hash of the same primary password, made with the server's current parameters.
     pub async fn rehash_password(&self, account: &AccountId, password: &Verifier) -> Result<(), StoreError> {
-        sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
             .bind(password.as_str())
             .bind(account.as_str())
             .execute(&self.pool)
@@ -127,13 +128,13 @@ impl Store {
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<Vec<keyturn_protocol::AppPasswordId>, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+        let mut tx = self.begin_write(account).await?;
+        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
             .bind(password.as_str())
             .bind(account.as_str())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE account_id = ? AND token_hash <> ?")
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
             .bind(account.as_str())
             .bind(keep.as_str())
             .execute(&mut *tx)

@@ -2,20 +2,37 @@ use chrono::{DateTime, Utc};
 use keyturn_protocol::wire::AppPasswordInfo;
 use keyturn_protocol::{AppPasswordId, ErrorCode, Label, LookupTag, Verifier, MAX_APP_PASSWORDS};
 use serde::Serialize;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use super::idempotency::{self, IdempotencyKey, RequestFingerprint};
 use super::{audit, from_millis, is_limit_trigger, is_unique_violation, millis, optional_millis};
-use super::{AccountId, AuditKind, Origin, Store, StoreError};
+use super::{count, AccountId, AuditKind, Backend, Origin, Store, StoreError};
 
 /// What the `app_passwords_limit` trigger of the first migration raises (a test keeps the two equal).
 pub(super) const LIMIT_TRIGGER_MESSAGE: &str = ErrorCode::LimitReached.as_str();
 
-/// An account's passwords, newest first; the second parameter includes revoked ones. Read through the
-/// `app_passwords_account` index (migration 0003).
-pub(super) const LIST: &str = "SELECT id, label, created_at, last_used_at, revoked_at FROM app_passwords
-     WHERE account_id = ? AND (? OR revoked_at IS NULL) ORDER BY created_at DESC, rowid DESC";
+/// An account's passwords, newest first (the later insert first within one millisecond); the second parameter
+/// includes revoked ones. Read through the `app_passwords_account` index (migration 0003).
+macro_rules! list_ordered_by {
+    ($insert_order:literal) => {
+        concat!(
+            "SELECT id, label, created_at, last_used_at, revoked_at FROM app_passwords
+     WHERE account_id = $1 AND ($2 OR revoked_at IS NULL) ORDER BY created_at DESC, ",
+            $insert_order,
+            " DESC"
+        )
+    };
+}
+
+/// The list's query in each backend's words: SQLite numbers rows by itself, PostgreSQL by the `seq` column.
+pub(super) fn list(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => list_ordered_by!("rowid"),
+        Backend::Postgres => list_ordered_by!("seq"),
+    }
+}
 
 /// A row as support staff see it: active or revoked.
 #[derive(Clone, Debug, Serialize)]
@@ -28,7 +45,7 @@ pub struct AppPasswordRow {
 }
 
 impl AppPasswordRow {
-    fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Self, StoreError> {
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
         Ok(Self {
             id: AppPasswordId::new(row.try_get::<String, _>("id")?),
             label: row.try_get("label")?,
@@ -82,22 +99,18 @@ impl Store {
         new: NewAppPassword<'_>,
         now: DateTime<Utc>,
     ) -> Result<CreateOutcome, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(new.account).await?;
         if let Some(answer) = idempotency::earlier_answer(&mut tx, new.account, new.key, new.fingerprint, now).await? {
             return Ok(CreateOutcome::Replayed(answer));
         }
-        let active: u32 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM app_passwords WHERE account_id = ? AND revoked_at IS NULL")
-                .bind(new.account.as_str())
-                .fetch_one(&mut *tx)
-                .await?;
+        let active = count_active(&mut tx, new.account).await?;
         if active >= MAX_APP_PASSWORDS {
             return Err(StoreError::LimitReached);
         }
         // Checked here, under the write lock, so the unique indexes' violations below can only be the label's;
         // the tag's index holds even if this check were wrong.
         let tag_taken: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM app_passwords WHERE account_id = ? AND lookup_tag = ? AND revoked_at IS NULL",
+            "SELECT 1 FROM app_passwords WHERE account_id = $1 AND lookup_tag = $2 AND revoked_at IS NULL",
         )
         .bind(new.account.as_str())
         .bind(new.lookup_tag.as_str())
@@ -114,7 +127,7 @@ impl Store {
         };
         sqlx::query(
             "INSERT INTO app_passwords (id, account_id, label, label_key, verifier, lookup_tag, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(info.id.as_str())
         .bind(new.account.as_str())
@@ -159,7 +172,7 @@ impl Store {
     }
 
     async fn app_passwords(&self, account: &AccountId, with_revoked: bool) -> Result<Vec<AppPasswordRow>, StoreError> {
-        let rows = sqlx::query(LIST)
+        let rows = sqlx::query(list(self.backend))
             .bind(account.as_str())
             .bind(with_revoked)
             .fetch_all(&self.pool)
@@ -168,19 +181,14 @@ impl Store {
     }
 
     pub async fn count_active_app_passwords(&self, account: &AccountId) -> Result<u32, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM app_passwords WHERE account_id = ? AND revoked_at IS NULL")
-                .bind(account.as_str())
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        count_active(&mut *self.pool.acquire().await?, account).await
     }
 
     /// Active passwords of the account with this lookup tag: almost always zero or one.
     pub async fn candidates(&self, account: &AccountId, tag: &LookupTag) -> Result<Vec<Candidate>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, label, verifier, last_used_at FROM app_passwords
-             WHERE account_id = ? AND lookup_tag = ? AND revoked_at IS NULL",
+             WHERE account_id = $1 AND lookup_tag = $2 AND revoked_at IS NULL",
         )
         .bind(account.as_str())
         .bind(tag.as_str())
@@ -199,7 +207,7 @@ impl Store {
     }
 
     pub async fn mark_used(&self, id: &AppPasswordId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE app_passwords SET last_used_at = ? WHERE id = ?")
+        sqlx::query("UPDATE app_passwords SET last_used_at = $1 WHERE id = $2")
             .bind(millis(now))
             .bind(id.as_str())
             .execute(&self.pool)
@@ -216,9 +224,9 @@ impl Store {
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(account).await?;
         let label: Option<String> = sqlx::query_scalar(
-            "UPDATE app_passwords SET revoked_at = ? WHERE account_id = ? AND id = ? AND revoked_at IS NULL
+            "UPDATE app_passwords SET revoked_at = $1 WHERE account_id = $2 AND id = $3 AND revoked_at IS NULL
              RETURNING label",
         )
         .bind(millis(now))
@@ -240,7 +248,7 @@ impl Store {
         label: &Label,
     ) -> Result<Option<AppPasswordId>, StoreError> {
         let id: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM app_passwords WHERE account_id = ? AND label_key = ? AND revoked_at IS NULL",
+            "SELECT id FROM app_passwords WHERE account_id = $1 AND label_key = $2 AND revoked_at IS NULL",
         )
         .bind(account.as_str())
         .bind(label.uniqueness_key())
@@ -256,7 +264,7 @@ impl Store {
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<Vec<AppPasswordId>, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(account).await?;
         let revoked = Self::revoke_all_in(&mut tx, account, origin, now).await?;
         tx.commit().await?;
         Ok(revoked)
@@ -264,13 +272,13 @@ impl Store {
 
     /// Marks every active password of the account revoked and records it, inside the caller's transaction.
     pub(super) async fn revoke_all_in(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         account: &AccountId,
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<Vec<AppPasswordId>, StoreError> {
         let revoked: Vec<String> = sqlx::query_scalar(
-            "UPDATE app_passwords SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL RETURNING id",
+            "UPDATE app_passwords SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL RETURNING id",
         )
         .bind(millis(now))
         .bind(account.as_str())
@@ -280,4 +288,12 @@ impl Store {
         audit::record_in(conn, account, origin, AuditKind::RevokedAll, &detail, now).await?;
         Ok(revoked.into_iter().map(AppPasswordId::new).collect())
     }
+}
+
+async fn count_active(conn: &mut AnyConnection, account: &AccountId) -> Result<u32, StoreError> {
+    let active = sqlx::query_scalar("SELECT COUNT(*) FROM app_passwords WHERE account_id = $1 AND revoked_at IS NULL")
+        .bind(account.as_str())
+        .fetch_one(conn)
+        .await?;
+    count(active)
 }

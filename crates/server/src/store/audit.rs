@@ -3,7 +3,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{from_millis, millis, AccountId, Store, StoreError};
 
@@ -107,7 +107,7 @@ impl Store {
 
     /// Oldest first, as a story reads.
     pub async fn audit_events(&self, account: &AccountId) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM audit_events WHERE account_id = ? ORDER BY at, id")
+        let rows = sqlx::query("SELECT * FROM audit_events WHERE account_id = $1 ORDER BY at, id")
             .bind(account.as_str())
             .fetch_all(&self.pool)
             .await?;
@@ -126,14 +126,14 @@ impl Store {
 
 /// Records inside the caller's transaction, so the event and the change commit together.
 pub(super) async fn record_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &AccountId,
     origin: Origin,
     kind: AuditKind,
     detail: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO audit_events (account_id, at, kind, detail, client_addr) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO audit_events (account_id, at, kind, detail, client_addr) VALUES ($1, $2, $3, $4, $5)")
         .bind(account.as_str())
         .bind(millis(now))
         .bind(kind.as_str())

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use keyturn_protocol::wire::AppPasswordInfo;
 use keyturn_protocol::{Label, LookupTag, Verifier};
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{millis, AccountId, StoreError};
 
@@ -43,18 +43,18 @@ impl RequestFingerprint {
 
 /// What was answered to an earlier create with this key, if any; a mismatch if the body differed.
 pub(super) async fn earlier_answer(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &AccountId,
     key: &IdempotencyKey,
     fingerprint: &RequestFingerprint,
     now: DateTime<Utc>,
 ) -> Result<Option<AppPasswordInfo>, StoreError> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
         .bind(millis(now - TTL))
         .execute(&mut *conn)
         .await?;
     let earlier =
-        sqlx::query("SELECT request_hash, response_body FROM idempotency_keys WHERE account_id = ? AND key = ?")
+        sqlx::query("SELECT request_hash, response_body FROM idempotency_keys WHERE account_id = $1 AND key = $2")
             .bind(account.as_str())
             .bind(&key.0)
             .fetch_optional(&mut *conn)
@@ -70,8 +70,8 @@ pub(super) async fn earlier_answer(
 }
 
 /// Forgets keys older than 24 hours; returns how many.
-pub(super) async fn purge(conn: &mut SqliteConnection, now: DateTime<Utc>) -> Result<u64, StoreError> {
-    Ok(sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+pub(super) async fn purge(conn: &mut AnyConnection, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
         .bind(millis(now - TTL))
         .execute(conn)
         .await?
@@ -80,7 +80,7 @@ pub(super) async fn purge(conn: &mut SqliteConnection, now: DateTime<Utc>) -> Re
 
 /// Remembers the answer to a create, in the create's transaction.
 pub(super) async fn remember(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &AccountId,
     key: &IdempotencyKey,
     fingerprint: &RequestFingerprint,
@@ -89,7 +89,7 @@ pub(super) async fn remember(
     let body = serde_json::to_string(answer).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(
         "INSERT INTO idempotency_keys (account_id, key, request_hash, response_body, created_at)
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(account.as_str())
     .bind(&key.0)

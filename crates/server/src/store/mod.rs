@@ -1,8 +1,12 @@
-//! SQLite storage: one file, WAL mode, migrations applied at open.
+//! Storage: a SQLite file (the embedded default) or a PostgreSQL database (for several server instances),
+//! migrations applied at open.
 //!
-//! Queries are plain, constant SQL through sqlx so the same code can later run on PostgreSQL. Each resource
-//! has a module; every method takes `now` rather than reading a clock, and typed identities rather than
-//! strings ([`AccountId`], [`AppPasswordId`](keyturn_protocol::AppPasswordId), [`Email`](keyturn_protocol::Email),
+//! Queries are plain, constant SQL through sqlx's `Any` driver, written once in the words both engines share
+//! (`$1` parameters, `RETURNING`); where they differ (the list's insert order, how a write takes its lock),
+//! [`Backend`] says which. Each engine has its own migrations and enforces the rules itself: the cap of 25,
+//! label and lookup-tag uniqueness, one answer per idempotency key. Each resource has a module; every method
+//! takes `now` rather than reading a clock, and typed identities rather than strings ([`AccountId`],
+//! [`AppPasswordId`](keyturn_protocol::AppPasswordId), [`Email`](keyturn_protocol::Email),
 //! [`TokenHash`](crate::session_token::TokenHash), [`Origin`]).
 
 mod accounts;
@@ -12,13 +16,14 @@ mod idempotency;
 mod second_factor;
 mod sessions;
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Transaction};
 
 pub use accounts::{AccountId, AccountRow};
 pub use app_passwords::{AppPasswordRow, Candidate, CreateOutcome, NewAppPassword};
@@ -27,9 +32,82 @@ pub use idempotency::{IdempotencyKey, RequestFingerprint};
 pub use second_factor::SecondFactorRow;
 pub use sessions::SessionRow;
 
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Where the data lives, as `--db` names it: a `postgres://` or `postgresql://` URL, or else a SQLite file's path.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl FromStr for Database {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Self::Postgres(s.to_owned())
+        } else {
+            Self::Sqlite(PathBuf::from(s))
+        })
+    }
+}
+
+/// The path, or the URL without its password: fit for a log line.
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => path.display().fmt(f),
+            Self::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut url) => {
+                    if url.password().is_some() {
+                        let _ = url.set_password(Some("…"));
+                    }
+                    url.fmt(f)
+                }
+                Err(_) => f.write_str("postgres://(unreadable URL)"),
+            },
+        }
+    }
+}
+
+impl Database {
+    /// The URL sqlx opens: a `sqlite://` URL for a path (percent-encoded, so `?` or `#` stay part of the
+    /// name), or the PostgreSQL URL as given.
+    pub fn url(&self) -> Result<String, StoreError> {
+        match self {
+            Self::Sqlite(path) => {
+                let path = path
+                    .to_str()
+                    .ok_or(StoreError::Unsupported("the database file's path must be UTF-8"))?;
+                Ok(format!(
+                    "sqlite://{}?mode=rwc",
+                    percent_encoding::utf8_percent_encode(path, URL_PATH)
+                ))
+            }
+            Self::Postgres(url) => Ok(url.clone()),
+        }
+    }
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Which engine a [`Store`] talks to, where their SQL differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,23 +138,46 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file and brings its schema up to date. A new file is readable
-    /// by its owner only; SQLite gives its -wal and -shm files the same permissions.
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        create_private(path)?;
-        let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            // The admin CLI may write while the server runs; wait for the lock rather than fail.
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
+    /// Opens the database (creating a SQLite file if needed) and brings its schema up to date.
+    pub async fn open(db: &Database) -> Result<Self, StoreError> {
+        let store = Self::connect(db).await?;
+        store.migrator().run(&store.pool).await?;
+        Ok(store)
+    }
+
+    /// Opens the database without touching its schema.
+    pub async fn connect(db: &Database) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        match db {
+            Database::Sqlite(path) => {
+                create_private(path)?;
+                Self::connect_sqlite(&db.url()?).await
+            }
+            Database::Postgres(url) => Self::connect_postgres(url).await,
+        }
+    }
+
+    /// The file was made readable by its owner only; SQLite gives its -wal and -shm files the same permissions.
+    async fn connect_sqlite(url: &str) -> Result<Self, StoreError> {
+        let pool = AnyPoolOptions::new()
             .max_connections(8)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // The admin CLI may write while the server runs: wait for the lock rather than fail.
+                    sqlx::Executor::execute(
+                        &mut *conn,
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+                         PRAGMA busy_timeout = 5000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
             // A request dropped at the wrong await (its client left) can leave its connection inside
             // `BEGIN IMMEDIATE` with nothing to end it: sqlx's `begin_with` awaits once more after the BEGIN.
             // Such a connection is closed, which rolls back and frees the write lock, never pooled again.
@@ -88,10 +189,104 @@ impl Store {
                     Ok(!sqlx::Connection::is_in_transaction(conn))
                 })
             })
-            .connect_with(options)
+            .connect(url)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            backend: Backend::Sqlite,
+        })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Self, StoreError> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            // As for SQLite, a connection is never pooled inside a transaction (no ping: it would cost a round
+            // trip on every release; a rollback a dropped transaction queued only closes one connection early).
+            .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
+            .connect(url)
+            .await?;
+        Ok(Self {
+            pool,
+            backend: Backend::Postgres,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies the migrations not yet applied; returns how many there were.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let before = self.applied_migrations().await?;
+        self.migrator().run(&self.pool).await?;
+        Ok(self.applied_migrations().await? - before)
+    }
+
+    /// Whether the database answers and has every migration this server knows: what `/readyz` reports.
+    pub async fn ready(&self) -> Result<bool, StoreError> {
+        Ok(self.applied_migrations().await? >= self.migrator().iter().count())
+    }
+
+    async fn applied_migrations(&self) -> Result<usize, StoreError> {
+        let table: Option<i64> = sqlx::query_scalar(match self.backend {
+            Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            Backend::Postgres => {
+                "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = '_sqlx_migrations'"
+            }
+        })
+        .fetch_optional(&self.pool)
+        .await?;
+        if table.is_none() {
+            return Ok(0);
+        }
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(usize::try_from(applied).unwrap_or(0))
+    }
+
+    /// A consistent copy of a SQLite database to a new file (mode 0600), safe while the server writes.
+    pub async fn backup_to(&self, to: &Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Unsupported(
+                "backup copies a SQLite file; for PostgreSQL use pg_dump (see the README)",
+            ));
+        }
+        let target = to
+            .to_str()
+            .ok_or(StoreError::Unsupported("the backup's path must be UTF-8"))?;
+        // VACUUM INTO writes into an empty file, so it is made first, private, and never over another.
+        create_new_private(to)?;
+        if let Err(e) = sqlx::query("VACUUM INTO $1").bind(target).execute(&self.pool).await {
+            let _ = std::fs::remove_file(to);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// A transaction for writing one account's rows. SQLite: `BEGIN IMMEDIATE` takes the database's write lock
+    /// before the first read. PostgreSQL: the account's row is locked first, so the writes of one account
+    /// queue up across every server instance (and the checks inside see each other's rows) while other
+    /// accounts' writes go on.
+    async fn begin_write(&self, account: &AccountId) -> Result<Transaction<'static, Any>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
+                    .bind(account.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
     }
 
     pub async fn close(&self) {
@@ -99,20 +294,34 @@ impl Store {
     }
 }
 
+/// What a path keeps of itself in a `sqlite://` URL: everything but the URL's own marks and `%`.
+const URL_PATH: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'?')
+    .add(b'<')
+    .add(b'>');
+
 /// Creates the database file with mode 0600 if it does not exist yet.
 fn create_private(path: &Path) -> Result<(), StoreError> {
+    match create_new_private(path) {
+        Err(StoreError::Create { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    }
+}
+
+/// Creates a new, empty file with mode 0600; an existing file is an error.
+fn create_new_private(path: &Path) -> Result<(), StoreError> {
     let mut file = std::fs::OpenOptions::new();
     file.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
-    match file.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(source) => Err(StoreError::Create {
-            path: path.display().to_string(),
-            source,
-        }),
-    }
+    file.open(path).map(drop).map_err(|source| StoreError::Create {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// Refuses a database file, or its -wal or -shm, that group or others may read: it holds password hashes.
@@ -145,6 +354,11 @@ fn optional_millis(ms: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError>
     ms.map(from_millis).transpose()
 }
 
+/// A `COUNT(*)` as the number it is.
+fn count(n: i64) -> Result<u32, StoreError> {
+    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("count {n}")))
+}
+
 /// A unique index refused the row.
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error().is_some_and(|db| db.is_unique_violation())
@@ -171,7 +385,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_write_dropped_midway_leaves_no_connection_inside_a_transaction() {
         let dir = tempfile::tempdir().unwrap();
-        let store = super::Store::open(&dir.path().join("k.db")).await.unwrap();
+        let store = super::Store::open(&super::Database::Sqlite(dir.path().join("k.db")))
+            .await
+            .unwrap();
         let account = AccountId::from_stored("some-account".into());
         let id = AppPasswordId::new("no-such-password");
         let origin = Origin::Client([127, 0, 0, 1].into());
@@ -204,8 +420,13 @@ mod tests {
     #[tokio::test]
     async fn an_accounts_list_reads_its_rows_through_an_index_not_the_whole_table() {
         let dir = tempfile::tempdir().unwrap();
-        let store = super::Store::open(&dir.path().join("k.db")).await.unwrap();
-        let query = format!("EXPLAIN QUERY PLAN {}", super::app_passwords::LIST);
+        let store = super::Store::open(&super::Database::Sqlite(dir.path().join("k.db")))
+            .await
+            .unwrap();
+        let query = format!(
+            "EXPLAIN QUERY PLAN {}",
+            super::app_passwords::list(super::Backend::Sqlite)
+        );
         let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&query)
             .bind("some-account")
             .bind(false)
@@ -229,7 +450,9 @@ mod tests {
     #[tokio::test]
     async fn a_codes_step_is_accepted_once_and_never_an_older_one() {
         let dir = tempfile::tempdir().unwrap();
-        let store = super::Store::open(&dir.path().join("k.db")).await.unwrap();
+        let store = super::Store::open(&super::Database::Sqlite(dir.path().join("k.db")))
+            .await
+            .unwrap();
         let email = keyturn_protocol::Email::parse("ann@example.com").unwrap();
         let hash = keyturn_protocol::Verifier::from_stored("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
         let account = store
@@ -257,16 +480,29 @@ mod tests {
     }
 
     #[test]
-    fn the_migrations_limit_trigger_is_the_protocols_limit() {
-        let migration = include_str!("../../migrations/0001_initial.sql");
-        let expected = format!("AND revoked_at IS NULL) >= {MAX_APP_PASSWORDS}\n");
-        assert!(
-            migration.contains(&expected),
-            "the trigger in 0001_initial.sql must say {expected:?}"
-        );
-        assert!(migration.contains(&format!(
-            "RAISE(ABORT, '{}')",
-            super::app_passwords::LIMIT_TRIGGER_MESSAGE
-        )));
+    fn each_engines_limit_trigger_is_the_protocols_limit() {
+        let message = super::app_passwords::LIMIT_TRIGGER_MESSAGE;
+        for (engine, migration, raise) in [
+            (
+                "sqlite",
+                include_str!("../../migrations/sqlite/0001_initial.sql"),
+                format!("RAISE(ABORT, '{message}')"),
+            ),
+            (
+                "postgres",
+                include_str!("../../migrations/postgres/0001_initial.sql"),
+                format!("RAISE EXCEPTION '{message}'"),
+            ),
+        ] {
+            let expected = format!("AND revoked_at IS NULL) >= {MAX_APP_PASSWORDS}");
+            assert!(
+                migration.contains(&expected),
+                "the trigger in {engine}/0001_initial.sql must say {expected:?}"
+            );
+            assert!(
+                migration.contains(&raise),
+                "{engine}/0001_initial.sql must raise {raise:?}"
+            );
+        }
     }
 }

@@ -6,7 +6,7 @@ use sqlx::Row;
 use zeroize::Zeroizing;
 
 use super::audit::{record_in, AuditKind, Origin};
-use super::{from_millis, millis, AccountId, Store, StoreError};
+use super::{count, from_millis, millis, AccountId, Store, StoreError};
 
 /// An account's second factor as stored.
 pub struct SecondFactorRow {
@@ -20,7 +20,7 @@ pub struct SecondFactorRow {
 
 impl Store {
     pub async fn second_factor(&self, account: &AccountId) -> Result<Option<SecondFactorRow>, StoreError> {
-        let row = sqlx::query("SELECT secret, enabled_at, last_step FROM second_factors WHERE account_id = ?")
+        let row = sqlx::query("SELECT secret, enabled_at, last_step FROM second_factors WHERE account_id = $1")
             .bind(account.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -50,20 +50,20 @@ impl Store {
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(account).await?;
         let on: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM second_factors WHERE account_id = ? AND enabled_at IS NOT NULL")
+            sqlx::query_scalar("SELECT 1 FROM second_factors WHERE account_id = $1 AND enabled_at IS NOT NULL")
                 .bind(account.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
         if on.is_some() {
             return Err(StoreError::SecondFactorEnabled);
         }
-        sqlx::query("DELETE FROM second_factors WHERE account_id = ?")
+        sqlx::query("DELETE FROM second_factors WHERE account_id = $1")
             .bind(account.as_str())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO second_factors (account_id, secret, created_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO second_factors (account_id, secret, created_at) VALUES ($1, $2, $3)")
             .bind(account.as_str())
             .bind(secret)
             .bind(millis(now))
@@ -85,10 +85,10 @@ impl Store {
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(account).await?;
         let enabled = sqlx::query(
-            "UPDATE second_factors SET enabled_at = ?, last_step = ?
-             WHERE account_id = ? AND secret = ? AND enabled_at IS NULL",
+            "UPDATE second_factors SET enabled_at = $1, last_step = $2
+             WHERE account_id = $3 AND secret = $4 AND enabled_at IS NULL",
         )
         .bind(millis(now))
         .bind(step_value(step))
@@ -100,12 +100,12 @@ impl Store {
         if enabled == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM recovery_codes WHERE account_id = ?")
+        sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
             .bind(account.as_str())
             .execute(&mut *tx)
             .await?;
         for hash in recovery_hashes {
-            sqlx::query("INSERT INTO recovery_codes (account_id, code_hash) VALUES (?, ?)")
+            sqlx::query("INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)")
                 .bind(account.as_str())
                 .bind(hash)
                 .execute(&mut *tx)
@@ -120,8 +120,8 @@ impl Store {
     /// with the same code cannot both pass.
     pub async fn accept_step(&self, account: &AccountId, step: u64) -> Result<bool, StoreError> {
         let accepted = sqlx::query(
-            "UPDATE second_factors SET last_step = ?
-             WHERE account_id = ? AND enabled_at IS NOT NULL AND (last_step IS NULL OR last_step < ?)",
+            "UPDATE second_factors SET last_step = $1
+             WHERE account_id = $2 AND enabled_at IS NOT NULL AND (last_step IS NULL OR last_step < $3)",
         )
         .bind(step_value(step))
         .bind(account.as_str())
@@ -140,9 +140,9 @@ impl Store {
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write(account).await?;
         let used = sqlx::query(
-            "UPDATE recovery_codes SET used_at = ? WHERE account_id = ? AND code_hash = ? AND used_at IS NULL",
+            "UPDATE recovery_codes SET used_at = $1 WHERE account_id = $2 AND code_hash = $3 AND used_at IS NULL",
         )
         .bind(millis(now))
         .bind(account.as_str())
@@ -159,11 +159,11 @@ impl Store {
 
     pub async fn recovery_codes_left(&self, account: &AccountId) -> Result<u32, StoreError> {
         let left: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE account_id = ? AND used_at IS NULL")
+            sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL")
                 .bind(account.as_str())
                 .fetch_one(&self.pool)
                 .await?;
-        Ok(u32::try_from(left).unwrap_or(0))
+        count(left)
     }
 
     /// Turns two-factor authentication off (or drops a pending enrolment) and deletes the recovery codes,
@@ -175,13 +175,13 @@ impl Store {
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let removed = sqlx::query("DELETE FROM second_factors WHERE account_id = ?")
+        let mut tx = self.begin_write(account).await?;
+        let removed = sqlx::query("DELETE FROM second_factors WHERE account_id = $1")
             .bind(account.as_str())
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query("DELETE FROM recovery_codes WHERE account_id = ?")
+        sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
             .bind(account.as_str())
             .execute(&mut *tx)
             .await?;

@@ -24,7 +24,7 @@ impl Store {
         let expires_at = now + SESSION_ABSOLUTE;
         sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at, expires_at)
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(token.as_str())
         .bind(account.as_str())
@@ -39,7 +39,7 @@ impl Store {
     pub async fn find_session(&self, token: &TokenHash) -> Result<Option<SessionRow>, StoreError> {
         let row = sqlx::query(
             "SELECT s.account_id, a.email, s.last_seen_at, s.expires_at
-             FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?",
+             FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1",
         )
         .bind(token.as_str())
         .fetch_optional(&self.pool)
@@ -55,7 +55,7 @@ impl Store {
     }
 
     pub async fn touch_session(&self, token: &TokenHash, now: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(millis(now))
             .bind(token.as_str())
             .execute(&self.pool)
@@ -67,7 +67,7 @@ impl Store {
     /// lingers in the database. Returns how many rows went.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?")
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
             .bind(millis(now))
             .bind(millis(now - SESSION_IDLE))
             .execute(&mut *conn)
@@ -77,7 +77,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token.as_str())
             .execute(&self.pool)
             .await?;

@@ -20,6 +20,10 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
 use keyturn_protocol::Email;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
 use sha2::{Digest, Sha256};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -205,6 +209,23 @@ fn window_reopens(start: DateTime<Utc>, current: u32, previous: u32) -> DateTime
 
 pub struct Throttle {
     entries: Mutex<quick_cache::unsync::Cache<Key, Entry>>,
+    refusals: Family<ScopeLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScopeLabels {
+    /// `sign_in`, `app_auth` or `second_factor`.
+    scope: &'static str,
+}
+
+impl Scope {
+    fn label(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign_in",
+            Self::AppAuth => "app_auth",
+            Self::SecondFactor => "second_factor",
+        }
+    }
 }
 
 impl Default for Throttle {
@@ -237,6 +258,7 @@ impl Throttle {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             entries: Mutex::new(quick_cache::unsync::Cache::new(capacity)),
+            refusals: Family::default(),
         }
     }
 
@@ -256,6 +278,7 @@ impl Throttle {
             .filter_map(|key| entries.get(key)?.blocked_until(key, now))
             .max();
         if let Some(until) = until {
+            self.refusals.get_or_create(&ScopeLabels { scope: scope.label() }).inc();
             let millis = (until - now).num_milliseconds().max(1);
             return Err(RetryAfter(u64::try_from((millis + 999) / 1000).unwrap_or(1)));
         }
@@ -302,6 +325,14 @@ impl Throttle {
                 entries.remove(key);
             }
         }
+    }
+
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "throttle_refusals",
+            "Attempts refused with 429 before any check, by scope",
+            self.refusals.clone(),
+        );
     }
 
     #[cfg(test)]

@@ -1,8 +1,8 @@
 //! The `keyturn-server` binary itself: admin commands on the database of a running server, graceful
 //! shutdown, and logs without secrets.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use base64::Engine;
@@ -10,11 +10,11 @@ use keyturn_client::Client;
 
 use keyturn_protocol::ErrorCode;
 
-use crate::helpers::{secret, spawn_app, Refusal, PASSWORD};
+use crate::helpers::{secret, spawn_app, spawn_sqlite_app, Refusal, PASSWORD};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyturn-server");
 
-fn admin(db: &Path, args: &[&str]) -> Output {
+fn admin(db: impl AsRef<OsStr>, args: &[&str]) -> Output {
     Command::new(BIN).args(args).arg("--db").arg(db).output().unwrap()
 }
 
@@ -27,7 +27,7 @@ fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
-fn add_with_stdin(db: &Path, email: &str, password: &str) -> Output {
+fn add_with_stdin(db: impl AsRef<OsStr>, email: &str, password: &str) -> Output {
     let mut child = Command::new(BIN)
         .args(["accounts", "add", email, "--db"])
         .arg(db)
@@ -48,11 +48,11 @@ fn add_with_stdin(db: &Path, email: &str, password: &str) -> Output {
 #[tokio::test]
 async fn support_staff_add_an_account_with_a_password_from_stdin() {
     let app = spawn_app().await;
-    let out = add_with_stdin(&app.db_path, "Ann@Example.com", PASSWORD);
+    let out = add_with_stdin(app.db_arg(), "Ann@Example.com", PASSWORD);
     assert_eq!(stdout(&out), "Added ann@example.com.\n");
     assert!(!String::from_utf8_lossy(&out.stderr).contains(PASSWORD));
     assert!(app.client.sign_in("ann@example.com", &secret(PASSWORD)).await.is_ok());
-    let again = add_with_stdin(&app.db_path, "ann@example.com", PASSWORD);
+    let again = add_with_stdin(app.db_arg(), "ann@example.com", PASSWORD);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 }
@@ -61,7 +61,7 @@ async fn support_staff_add_an_account_with_a_password_from_stdin() {
 async fn a_generated_password_is_printed_once_and_works() {
     let app = spawn_app().await;
     let out = stdout(&admin(
-        &app.db_path,
+        app.db_arg(),
         &["accounts", "add", "bob@example.com", "--generate"],
     ));
     let password = out.trim().rsplit(' ').next().unwrap();
@@ -72,11 +72,11 @@ async fn a_generated_password_is_printed_once_and_works() {
 #[tokio::test]
 async fn bad_input_gets_a_clear_error() {
     let app = spawn_app().await;
-    let short = add_with_stdin(&app.db_path, "ann@example.com", "short");
+    let short = add_with_stdin(app.db_arg(), "ann@example.com", "short");
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
-    let not_email = add_with_stdin(&app.db_path, "ann", PASSWORD);
+    let not_email = add_with_stdin(app.db_arg(), "ann", PASSWORD);
     assert!(String::from_utf8_lossy(&not_email.stderr).contains("not an email address"));
-    let unknown = admin(&app.db_path, &["app-passwords", "list", "nobody@example.com"]);
+    let unknown = admin(app.db_arg(), &["app-passwords", "list", "nobody@example.com"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account with email nobody@example.com"));
 }
@@ -89,7 +89,7 @@ async fn support_staff_see_what_the_user_sees_and_revoke_by_label() {
     let calendar = user.session.create_app_password("Calendar").await.unwrap();
     app.client.whoami(&user.email, mail.password.expose()).await.unwrap();
 
-    let accounts = stdout(&admin(&app.db_path, &["accounts", "list"]));
+    let accounts = stdout(&admin(app.db_arg(), &["accounts", "list"]));
     assert!(
         accounts
             .lines()
@@ -97,7 +97,7 @@ async fn support_staff_see_what_the_user_sees_and_revoke_by_label() {
         "{accounts}"
     );
 
-    let list = stdout(&admin(&app.db_path, &["app-passwords", "list", &user.email]));
+    let list = stdout(&admin(app.db_arg(), &["app-passwords", "list", &user.email]));
     let mail_line = list.lines().find(|l| l.starts_with("Thunderbird on laptop")).unwrap();
     assert!(
         mail_line.contains("2026-03-01 09:00 UTC") && mail_line.ends_with("active"),
@@ -110,7 +110,7 @@ async fn support_staff_see_what_the_user_sees_and_revoke_by_label() {
     );
 
     let revoked = stdout(&admin(
-        &app.db_path,
+        app.db_arg(),
         &["app-passwords", "revoke", &user.email, "thunderbird ON laptop"],
     ));
     assert!(revoked.starts_with("Revoked \"Thunderbird on laptop\""), "{revoked}");
@@ -122,7 +122,7 @@ async fn support_staff_see_what_the_user_sees_and_revoke_by_label() {
     assert!(app.client.whoami(&user.email, calendar.password.expose()).await.is_ok());
 
     let json: serde_json::Value = serde_json::from_str(&stdout(&admin(
-        &app.db_path,
+        app.db_arg(),
         &["app-passwords", "list", &user.email, "--json"],
     )))
     .unwrap();
@@ -135,12 +135,12 @@ async fn support_staff_see_what_the_user_sees_and_revoke_by_label() {
     assert_eq!(states, [("Calendar", "active"), ("Thunderbird on laptop", "revoked")]);
 
     let missing = admin(
-        &app.db_path,
+        app.db_arg(),
         &["app-passwords", "revoke", &user.email, "Thunderbird on laptop"],
     );
     assert!(!missing.status.success(), "already revoked");
 
-    let all = stdout(&admin(&app.db_path, &["app-passwords", "revoke-all", &user.email]));
+    let all = stdout(&admin(app.db_arg(), &["app-passwords", "revoke-all", &user.email]));
     assert_eq!(all, format!("Revoked 1 app-specific password for {}.\n", user.email));
     assert_eq!(
         app.client
@@ -163,7 +163,7 @@ async fn the_audit_trail_tells_the_story_with_addresses() {
     user.session.revoke_all().await.unwrap();
 
     let json: serde_json::Value =
-        serde_json::from_str(&stdout(&admin(&app.db_path, &["audit", &user.email, "--json"]))).unwrap();
+        serde_json::from_str(&stdout(&admin(app.db_arg(), &["audit", &user.email, "--json"]))).unwrap();
     let kinds: Vec<&str> = json
         .as_array()
         .unwrap()
@@ -183,7 +183,7 @@ async fn the_audit_trail_tells_the_story_with_addresses() {
         ]
     );
     assert!(json.as_array().unwrap().iter().all(|e| e["client_addr"] == "127.0.0.1"));
-    let text = stdout(&admin(&app.db_path, &["audit", &user.email]));
+    let text = stdout(&admin(app.db_arg(), &["audit", &user.email]));
     assert!(
         text.lines().any(|l| l.contains("created") && l.contains("Mail")),
         "{text}"
@@ -283,10 +283,10 @@ fn the_server_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
 #[tokio::test]
 async fn a_new_database_and_its_journal_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;
-    let app = spawn_app().await;
+    let app = spawn_sqlite_app().await;
     app.new_user().await;
     for suffix in ["", "-wal", "-shm"] {
-        let file = format!("{}{suffix}", app.db_path.display());
+        let file = format!("{}{suffix}", app.db_file().display());
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{file} is {mode:o}");
     }

@@ -1,5 +1,4 @@
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -7,7 +6,7 @@ use keyturn_client::{Client, SessionClient};
 use keyturn_protocol::wire::CreateAppPasswordRequest;
 use keyturn_protocol::{AppPassword, ErrorCode, LookupTag, Verifier, VerifierParams};
 use keyturn_server::testkit::{ManualClock, TestServer};
-use keyturn_server::{AppState, Argon2Limits, Options};
+use keyturn_server::{AppState, Argon2Limits, Database, Options};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
@@ -18,7 +17,9 @@ pub struct TestApp {
     pub client: Client,
     pub clock: ManualClock,
     pub state: AppState,
-    pub db_path: PathBuf,
+    /// The database the server uses, as `--db` names it (for the admin CLI).
+    pub db: Database,
+    pub metrics_url: String,
     server: TestServer,
 }
 
@@ -40,12 +41,36 @@ pub async fn spawn_app_with(limits: Argon2Limits) -> TestApp {
 pub async fn spawn_app_with_options(options: Options) -> TestApp {
     let clock = ManualClock::at_test_start();
     let server = TestServer::start_with(Arc::new(clock.clone()), options).await.unwrap();
+    test_app(server, clock)
+}
+
+/// On a SQLite file whatever the engine under test, for what only a file shows.
+pub async fn spawn_sqlite_app() -> TestApp {
+    let clock = ManualClock::at_test_start();
+    let server = TestServer::start_on_sqlite(Arc::new(clock.clone()), Options::default())
+        .await
+        .unwrap();
+    test_app(server, clock)
+}
+
+impl TestApp {
+    /// A second server on this one's database and clock: two instances behind one load balancer.
+    pub async fn another_instance(&self) -> TestApp {
+        let server = TestServer::start_on(Arc::new(self.clock.clone()), Options::default(), self.db.clone())
+            .await
+            .unwrap();
+        test_app(server, self.clock.clone())
+    }
+}
+
+fn test_app(server: TestServer, clock: ManualClock) -> TestApp {
     TestApp {
         address: server.address,
         client: Client::new(&server.url).unwrap(),
         clock,
         state: server.state.clone(),
-        db_path: server.db_path.clone(),
+        db: server.db.clone(),
+        metrics_url: server.metrics_url.clone(),
         server,
     }
 }
@@ -74,10 +99,24 @@ impl TestApp {
         }
     }
 
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", self.db_path.display()))
-            .await
-            .unwrap()
+    pub async fn db(&self) -> sqlx::AnyPool {
+        keyturn_server::testkit::raw_pool(&self.db).await.unwrap()
+    }
+
+    /// The database file, for a test that runs on [`spawn_sqlite_app`].
+    pub fn db_file(&self) -> &std::path::Path {
+        match &self.db {
+            Database::Sqlite(path) => path,
+            Database::Postgres(_) => panic!("this test reads a SQLite file: start it with spawn_sqlite_app"),
+        }
+    }
+
+    /// `--db` as the admin CLI takes it.
+    pub fn db_arg(&self) -> String {
+        match &self.db {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(url) => url.clone(),
+        }
     }
 }
 

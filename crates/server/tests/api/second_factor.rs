@@ -312,7 +312,7 @@ async fn every_step_is_in_the_audit_trail() {
         .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_keyturn-server"))
         .args(["audit", &user.email, "--db"])
-        .arg(&app.db_path)
+        .arg(app.db_arg())
         .output()
         .unwrap();
     let trail = String::from_utf8(output.stdout).unwrap();
@@ -335,7 +335,7 @@ async fn support_staff_see_it_and_reset_it_for_a_user_who_lost_the_phone() {
         let output = Command::new(env!("CARGO_BIN_EXE_keyturn-server"))
             .args(args)
             .arg("--db")
-            .arg(&app.db_path)
+            .arg(app.db_arg())
             .output()
             .unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -419,7 +419,7 @@ async fn with_it_required_an_app_password_made_earlier_keeps_working_after_a_res
     let created = user.session.create_app_password("Mail").await.unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_keyturn-server"))
         .args(["second-factor", "reset", &user.email, "--db"])
-        .arg(&app.db_path)
+        .arg(app.db_arg())
         .output()
         .unwrap();
     assert!(output.status.success());

@@ -7,11 +7,12 @@ use sha2::{Digest, Sha256};
 
 use keyturn_protocol::ErrorCode;
 
-use crate::helpers::{ann_signed_in, secret, spawn_app, Refusal, PASSWORD};
+use crate::helpers::{ann_signed_in, secret, spawn_app, spawn_sqlite_app, Refusal, PASSWORD};
 
 #[tokio::test]
 async fn signing_in_returns_a_256_bit_token_that_is_stored_only_as_its_sha256() {
-    let app = spawn_app().await;
+    // On a file, to search its bytes too.
+    let app = spawn_sqlite_app().await;
     app.add_account("ann@example.com", PASSWORD).await;
     let signed_in = app.client.sign_in("ann@example.com", &secret(PASSWORD)).await.unwrap();
     let token = secrecy::ExposeSecret::expose_secret(&signed_in.token).to_owned();
@@ -27,8 +28,8 @@ async fn signing_in_returns_a_256_bit_token_that_is_stored_only_as_its_sha256() 
         .await
         .unwrap();
     assert_eq!(stored, vec![hex::encode(Sha256::digest(token.as_bytes()))]);
-    let raw = std::fs::read(&app.db_path).unwrap();
-    let wal = std::fs::read(app.db_path.with_extension("db-wal")).unwrap_or_default();
+    let raw = std::fs::read(app.db_file()).unwrap();
+    let wal = std::fs::read(app.db_file().with_extension("db-wal")).unwrap_or_default();
     for bytes in [raw, wal] {
         assert!(
             !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
@@ -218,9 +219,7 @@ async fn expired_sessions_and_old_idempotency_keys_are_purged_in_the_background(
         .unwrap();
     let (_, session) = ann_signed_in(&server).await;
     session.create_app_password("Mail").await.unwrap();
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", server.db_path.display()))
-        .await
-        .unwrap();
+    let db = keyturn_server::testkit::raw_pool(&server.db).await.unwrap();
     let rows = |table: &'static str| {
         let db = db.clone();
         async move {

@@ -1,0 +1,112 @@
+//! Two server instances on one database, as behind a load balancer: every rule holds across both, on each
+//! engine (two processes' worth of servers on one SQLite file, or on one PostgreSQL database).
+
+use std::collections::HashSet;
+
+use keyturn_protocol::{ErrorCode, MAX_APP_PASSWORDS};
+
+use crate::helpers::{create_request, create_shared_request, new_key, secret, shared_verifier, spawn_app, Refusal};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_split_across_two_instances_stop_at_the_cap() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let user = a.new_user().await;
+    let on_b = b.client.session(secret(&user.token));
+    let tasks: Vec<_> = (0..40)
+        .map(|n| {
+            let session = if n % 2 == 0 { user.session.clone() } else { on_b.clone() };
+            tokio::spawn(async move {
+                session
+                    .send_create(&create_request(&format!("App {n}")), &new_key())
+                    .await
+            })
+        })
+        .collect();
+    let (mut created, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap().refused() {
+            None => created += 1,
+            Some(ErrorCode::LimitReached) => refused += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!((created, refused), (MAX_APP_PASSWORDS, 40 - MAX_APP_PASSWORDS));
+    assert_eq!(
+        on_b.list_app_passwords().await.unwrap().len(),
+        MAX_APP_PASSWORDS as usize
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_idempotency_key_sent_to_both_instances_creates_one_password() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let user = a.new_user().await;
+    let on_b = b.client.session(secret(&user.token));
+    let key = new_key();
+    let tasks: Vec<_> = (0..8)
+        .map(|n| {
+            let session = if n % 2 == 0 { user.session.clone() } else { on_b.clone() };
+            let key = key.clone();
+            tokio::spawn(async move { session.send_create(&create_request("Mail"), &key).await.unwrap() })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap().id);
+    }
+    assert_eq!(ids.len(), 1, "every answer names the one password");
+    assert_eq!(on_b.list_app_passwords().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_password_revoked_on_one_instance_is_refused_at_once_by_the_other() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let user = a.new_user().await;
+    let created = user
+        .session
+        .send_create(&create_shared_request("Mail"), &new_key())
+        .await
+        .unwrap();
+    let (password, _) = shared_verifier();
+    let typed = password.grouped().to_string();
+    // B verifies it, and keeps it in its own verified-password cache.
+    b.client.whoami(&user.email, &typed).await.unwrap();
+    b.client.whoami(&user.email, &typed).await.unwrap();
+
+    user.session.revoke(&created.id).await.unwrap();
+    assert_eq!(
+        b.client.whoami(&user.email, &typed).await.refused(),
+        Some(ErrorCode::InvalidCredentials)
+    );
+}
+
+#[tokio::test]
+async fn a_password_change_on_one_instance_ends_the_sessions_the_other_serves() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let user = a.new_user().await;
+    // A second device, signed in through B.
+    let other = b
+        .client
+        .sign_in(&user.email, &secret(crate::helpers::PASSWORD))
+        .await
+        .unwrap();
+    let other = b.client.session(other.token);
+    other.list_app_passwords().await.unwrap();
+
+    user.session
+        .change_password(
+            &secret(crate::helpers::PASSWORD),
+            &secret("a new primary password, long enough"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        other.list_app_passwords().await.refused(),
+        Some(ErrorCode::Unauthenticated)
+    );
+    user.session.list_app_passwords().await.unwrap();
+}

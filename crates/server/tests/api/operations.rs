@@ -1,0 +1,184 @@
+//! What an operator runs: health and readiness probes, metrics on their own address, `migrate` and `backup`.
+
+use std::process::Command;
+
+use crate::helpers::{secret, spawn_app, spawn_sqlite_app};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyturn-server");
+
+#[tokio::test]
+async fn healthz_says_alive_and_readyz_says_ready_only_with_every_migration_applied() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    let health = http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.json::<serde_json::Value>().await.unwrap()["status"], "ok");
+    let ready = http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<serde_json::Value>().await.unwrap()["status"], "ready");
+
+    // As if a newer server's migration had not run on this database yet.
+    let db = app.db().await;
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
+        .execute(&db)
+        .await
+        .unwrap();
+    let pending = http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(pending.status(), 503);
+    assert_eq!(
+        pending.json::<serde_json::Value>().await.unwrap()["status"],
+        "migrations_pending"
+    );
+    assert_eq!(
+        http.get(app.url("/healthz")).send().await.unwrap().status(),
+        200,
+        "still alive"
+    );
+
+    db.close().await;
+    app.state.store().close().await;
+    let gone = http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(gone.status(), 503);
+    assert_eq!(
+        gone.json::<serde_json::Value>().await.unwrap()["status"],
+        "database_unreachable"
+    );
+}
+
+/// The value of one series in Prometheus text, e.g. `keyturn_argon2_runs_total`.
+fn series(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name_and_labels)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_requests_per_route_argon2_runs_throttle_refusals_and_cache_hits_apart_from_the_api() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(app.url("/metrics")).send().await.unwrap().status(),
+        404,
+        "not on the API's address"
+    );
+    let user = app.new_user().await;
+    let created = user.session.create_app_password("Mail").await.unwrap();
+    let password = created.password.grouped().to_string();
+    for _ in 0..3 {
+        app.client.whoami(&user.email, &password).await.unwrap();
+    }
+    user.session.revoke(&created.info.id).await.unwrap();
+    for _ in 0..7 {
+        let _ = app
+            .client
+            .sign_in(&user.email, &secret("not the password at all"))
+            .await;
+    }
+
+    let answer = http.get(&app.metrics_url).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = answer.text().await.unwrap();
+    let requests = |method: &str, route: &str, status: u16| {
+        series(
+            &text,
+            &format!(r#"keyturn_http_requests_total{{method="{method}",route="{route}",status="{status}"}}"#),
+        )
+    };
+    assert_eq!(requests("GET", "/v1/app-auth/whoami", 200), Some(3.0), "{text}");
+    assert_eq!(requests("POST", "/v1/app-passwords", 201), Some(1.0), "{text}");
+    assert_eq!(
+        requests("DELETE", "/v1/app-passwords/{id}", 204),
+        Some(1.0),
+        "by template, not by id: {text}"
+    );
+    assert_eq!(requests("POST", "/v1/sessions", 201), Some(1.0), "{text}");
+    assert_eq!(
+        requests("POST", "/v1/sessions", 401),
+        Some(5.0),
+        "5 free failures: {text}"
+    );
+    assert_eq!(requests("POST", "/v1/sessions", 429), Some(2.0), "{text}");
+    assert_eq!(
+        series(&text, r#"keyturn_throttle_refusals_total{scope="sign_in"}"#),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        series(
+            &text,
+            r#"keyturn_http_request_duration_seconds_count{method="GET",route="/v1/app-auth/whoami"}"#
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    // The first whoami ran argon2 and filled the cache; the next two were hits.
+    assert_eq!(
+        series(&text, r#"keyturn_verified_cache_lookups_total{result="hit"}"#),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        series(&text, "keyturn_argon2_runs_total"),
+        Some(app.state.argon2_verifications() as f64),
+        "{text}"
+    );
+    assert_eq!(series(&text, "keyturn_argon2_waiting"), Some(0.0), "{text}");
+    assert!(
+        !text.contains(&password) && !text.contains(&user.email),
+        "no secrets or emails"
+    );
+}
+
+#[test]
+fn migrate_brings_a_new_database_up_to_date_and_then_has_nothing_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keyturn.db");
+    let run = || {
+        let out = Command::new(BIN).args(["migrate", "--db"]).arg(&db).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = run();
+    assert!(first.starts_with("4 migration(s) applied;"), "{first}");
+    assert_eq!(
+        run(),
+        format!("0 migration(s) applied; {} is up to date\n", db.display())
+    );
+}
+
+#[tokio::test]
+async fn backup_copies_a_serving_sqlite_database_to_a_private_new_file_and_never_over_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_sqlite_app().await;
+    let user = app.new_user().await;
+    user.session.create_app_password("Mail").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    let backup = |to: &std::path::Path| {
+        Command::new(BIN)
+            .args(["backup", "--to"])
+            .arg(to)
+            .arg("--db")
+            .arg(app.db_arg())
+            .output()
+            .unwrap()
+    };
+    let out = backup(&copy);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // The copy is a whole database: the admin CLI reads the account and its password from it.
+    let list = Command::new(BIN)
+        .args(["app-passwords", "list", &user.email, "--db"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("Mail"), "{list:?}");
+
+    let again = backup(&copy);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"), "{again:?}");
+}
