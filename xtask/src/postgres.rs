@@ -22,12 +22,22 @@ impl Cluster {
     pub fn start() -> Result<Self> {
         let bin = server_bin()?;
         let as_postgres = is_root();
-        let root = workspace_root().join("target").join("postgres");
+        let mut root = workspace_root().join("target").join("postgres");
+        std::fs::create_dir_all(&root)?;
+        if as_postgres {
+            run(Command::new("chown").args(["postgres:postgres"]).arg(&root))?;
+            // A checkout in a folder the postgres user cannot enter (a home directory of mode 0700) gets its
+            // cluster in the system's temporary folder instead.
+            if !reachable_by_postgres(&root) {
+                root = std::env::temp_dir().join(format!("keyturn-postgres-{}", std::process::id()));
+                std::fs::create_dir_all(&root)?;
+                run(Command::new("chown").args(["postgres:postgres"]).arg(&root))?;
+            }
+        }
         let data = root.join(format!("cluster-{}", std::process::id()));
         if data.exists() {
             std::fs::remove_dir_all(&data)?;
         }
-        std::fs::create_dir_all(&data)?;
         let port = free_port()?;
         // From here on, dropping it stops and deletes whatever was made.
         let cluster = Self {
@@ -36,9 +46,6 @@ impl Cluster {
             as_postgres,
             url: format!("postgres://keyturn@127.0.0.1:{port}/postgres"),
         };
-        if as_postgres {
-            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&root))?;
-        }
         println!("postgres: initdb in {}", cluster.data.display());
         run(cluster
             .command("initdb")
@@ -91,6 +98,10 @@ impl Drop for Cluster {
             .stdout(std::process::Stdio::null())
             .status();
         let _ = std::fs::remove_dir_all(&self.data);
+        // Its folder too, once empty.
+        if let Some(parent) = self.data.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
     }
 }
 
@@ -111,6 +122,14 @@ fn server_bin() -> Result<PathBuf> {
         Some((_, bin)) => Ok(bin),
         None => bail!("no PostgreSQL server in {}", versions.display()),
     }
+}
+
+fn reachable_by_postgres(dir: &Path) -> bool {
+    Command::new("runuser")
+        .args(["-u", "postgres", "--", "test", "-w"])
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn is_root() -> bool {
