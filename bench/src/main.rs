@@ -9,6 +9,7 @@
 //! - [`report`] and [`plots`]: the figures, their goals, and the pictures.
 
 mod desktop;
+mod instances;
 mod plots;
 mod report;
 mod seed;
@@ -69,6 +70,8 @@ struct Args {
     app: PathBuf,
     baseline: PathBuf,
     driver: PathBuf,
+    /// `--postgres URL`: a PostgreSQL server for the figures with server instances on it.
+    postgres: Option<String>,
 }
 
 impl Args {
@@ -76,6 +79,7 @@ impl Args {
         let mut args = std::env::args().skip(1);
         let (mut quick, mut desktop_only) = (false, false);
         let (mut out, mut server, mut app, mut baseline, mut driver) = (None, None, None, None, None);
+        let mut postgres = None;
         while let Some(arg) = args.next() {
             let mut value = || {
                 args.next()
@@ -90,6 +94,7 @@ impl Args {
                 "--app" => app = Some(value()?),
                 "--baseline" => baseline = Some(value()?),
                 "--tauri-driver" => driver = Some(value()?),
+                "--postgres" => postgres = Some(value()?.display().to_string()),
                 other => bail!("unknown argument {other}"),
             }
         }
@@ -101,6 +106,7 @@ impl Args {
             app: app.context("--app PATH")?,
             baseline: baseline.context("--baseline PATH")?,
             driver: driver.context("--tauri-driver PATH")?,
+            postgres,
         })
     }
 }
@@ -115,6 +121,9 @@ fn main() -> Result<()> {
 
     if !args.desktop_only {
         server::measure(&args.server, &args.out, &scale, &mut report)?;
+        if let Some(postgres) = &args.postgres {
+            instances::measure(&args.server, postgres, &args.out, &scale, &mut report)?;
+        }
     }
     let programs = desktop::Programs {
         app: &args.app,

@@ -15,7 +15,7 @@ use crate::seed::{self, Credential, Seeder};
 use crate::wrk::{Outcome, Request, Wrk};
 use crate::Scale;
 
-const CONNECTIONS: u32 = 64;
+pub(crate) const CONNECTIONS: u32 = 64;
 
 pub fn measure(server_bin: &Path, out: &Path, scale: &Scale, report: &mut Report) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -353,7 +353,7 @@ fn migrate_and_add_owner(
 
 /// Every request got a 2xx answer; otherwise an error with what the server answered and its last warnings
 /// and errors.
-fn answered(outcome: &Outcome, what: &str, log: &Path) -> Result<()> {
+pub(crate) fn answered(outcome: &Outcome, what: &str, log: &Path) -> Result<()> {
     if outcome.non2xx == 0 && outcome.errors == 0 {
         return Ok(());
     }
@@ -378,7 +378,7 @@ fn fresh_db(out: &Path, name: &str) -> Result<std::path::PathBuf> {
     Ok(db)
 }
 
-fn basic(credential: &Credential) -> Request {
+pub(crate) fn basic(credential: &Credential) -> Request {
     use base64::Engine;
     let pair = format!("{}:{}", credential.email, credential.password);
     Request::get("/v1/app-auth/whoami").header(
@@ -434,7 +434,7 @@ fn db_size_mb(db: &Path) -> Result<f64> {
     Ok(bytes as f64 / 1e6)
 }
 
-fn ms(us: f64) -> f64 {
+pub(crate) fn ms(us: f64) -> f64 {
     us / 1000.0
 }
 

@@ -49,5 +49,8 @@ pub fn run_bench(quick: bool) -> Result<()> {
     if quick {
         command.arg("--quick");
     }
+    // Server instances on PostgreSQL, in a throwaway cluster that goes when the bench ends.
+    let cluster = crate::postgres::Cluster::start()?;
+    command.arg("--postgres").arg(&cluster.url);
     run(&mut command)
 }

@@ -144,6 +144,15 @@ impl From<HashError> for ApiError {
     }
 }
 
+impl From<crate::throttle::Refused> for ApiError {
+    fn from(refused: crate::throttle::Refused) -> Self {
+        match refused {
+            crate::throttle::Refused::Wait(wait) => ApiError::RateLimited(wait),
+            crate::throttle::Refused::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {

@@ -8,7 +8,7 @@ use crate::client_address::TrustedProxies;
 use crate::clock::Clock;
 use crate::credentials::{self, Argon2Limits, Argon2Pool};
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 use crate::throttle::Throttle;
 use crate::verified_cache::{self, VerifiedCache};
 
@@ -65,7 +65,11 @@ pub struct Shared {
 impl AppState {
     pub fn new(store: Store, clock: Arc<dyn Clock>, options: Options) -> anyhow::Result<Self> {
         let dummy = credentials::dummy_verifier(options.params)?;
-        let throttle = Throttle::default();
+        // Several instances share PostgreSQL, and throttle as one only if the counts are there too.
+        let throttle = match store.backend() {
+            Backend::Sqlite => Throttle::default(),
+            Backend::Postgres => Throttle::in_database(store.clone()),
+        };
         let verified = VerifiedCache::new(verified_cache::CAPACITY);
         let argon2 = Argon2Pool::new(options.argon2);
         let metrics = Metrics::new(&argon2, &throttle, &verified);

@@ -75,18 +75,20 @@ pub(crate) async fn check_current_password(
     let attempt = app
         .throttle
         .reserve(Scope::SignIn, Some(&session.email), ip, app.clock.now())
-        .map_err(ApiError::RateLimited)?;
+        .await?;
     let account = app
         .store
         .find_account_by_id(&session.account)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     let password = SecretString::from(password);
-    let (attempt, verified) = attempt.checked(app.argon2.verify_password(account.password, password).await)?;
+    let (attempt, verified) = attempt
+        .checked(app.argon2.verify_password(account.password, password).await)
+        .await?;
     if !verified {
-        attempt.failed();
+        attempt.failed().await;
         return Err(ApiError::InvalidCredentials);
     }
-    attempt.succeeded();
+    attempt.succeeded().await;
     Ok(())
 }

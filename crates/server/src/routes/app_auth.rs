@@ -61,10 +61,7 @@ pub async fn whoami(
         // same computer.
         Some(i) => Some(candidates.swap_remove(i)),
         None => {
-            let attempt = app
-                .throttle
-                .reserve(Scope::AppAuth, email.as_ref(), ip, now)
-                .map_err(ApiError::RateLimited)?;
+            let attempt = app.throttle.reserve(Scope::AppAuth, email.as_ref(), ip, now).await?;
             // Without candidates (an unknown account included), or with a password that is not one, the same
             // argon2 work against the dummy: the answer does not tell which e-mails exist.
             let verified = match parsed {
@@ -75,11 +72,11 @@ pub async fn whoami(
                     .await
                     .map(|_| None),
             };
-            let (attempt, found) = attempt.checked(verified)?;
+            let (attempt, found) = attempt.checked(verified).await?;
             if found.is_some() {
-                attempt.succeeded();
+                attempt.succeeded().await;
             } else {
-                attempt.failed();
+                attempt.failed().await;
             }
             found
         }

@@ -71,17 +71,17 @@ pub async fn confirm(
     let attempt = app
         .throttle
         .reserve(Scope::SecondFactor, Some(&session.email), ip, now)
-        .map_err(ApiError::RateLimited)?;
+        .await?;
     let pending = match app.store.second_factor(&session.account).await? {
         Some(row) if row.enabled_at.is_some() => {
-            attempt.not_tried();
+            attempt.not_tried().await;
             return Err(ApiError::SecondFactorEnabled);
         }
         other => other,
     };
     let Some(pending) = pending else {
         // Nothing to confirm is no guess at a code.
-        attempt.not_tried();
+        attempt.not_tried().await;
         return Err(ApiError::UnconfirmedSecondFactor);
     };
     let step = second_factor::matching_step(&pending.secret, &request.code, unix_secs(now), None);
@@ -97,13 +97,13 @@ pub async fn confirm(
         None => false,
     };
     if !enabled {
-        attempt.failed();
+        attempt.failed().await;
         app.store
             .record(&session.account, ip.into(), AuditKind::FailedSecondFactor, now)
             .await?;
         return Err(ApiError::UnconfirmedSecondFactor);
     }
-    attempt.succeeded();
+    attempt.succeeded().await;
     tracing::info!("two-factor authentication turned on");
     Ok(Json(RecoveryCodes {
         recovery_codes: codes.into_iter().map(|(code, _)| code.to_string()).collect(),
@@ -148,10 +148,7 @@ pub(crate) async fn verify_code(
     code: &str,
 ) -> Result<(), ApiError> {
     let now = app.clock.now();
-    let attempt = app
-        .throttle
-        .reserve(Scope::SecondFactor, Some(email), ip, now)
-        .map_err(ApiError::RateLimited)?;
+    let attempt = app.throttle.reserve(Scope::SecondFactor, Some(email), ip, now).await?;
     let accepted = if second_factor::is_totp_code(code) {
         let step = app
             .store
@@ -168,13 +165,13 @@ pub(crate) async fn verify_code(
         app.store.use_recovery_code(account, &hash, ip.into(), now).await?
     };
     if !accepted {
-        attempt.failed();
+        attempt.failed().await;
         app.store
             .record(account, ip.into(), AuditKind::FailedSecondFactor, now)
             .await?;
         return Err(ApiError::WrongSecondFactor);
     }
-    attempt.succeeded();
+    attempt.succeeded().await;
     Ok(())
 }
 

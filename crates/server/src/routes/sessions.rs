@@ -30,10 +30,7 @@ pub async fn create_session(
     let email = claimed_email(&request.email).map_err(|_| ApiError::InvalidCredentials)?;
     let password = SecretString::from(request.password);
     let now = app.clock.now();
-    let attempt = app
-        .throttle
-        .reserve(Scope::SignIn, email.as_ref(), ip, now)
-        .map_err(ApiError::RateLimited)?;
+    let attempt = app.throttle.reserve(Scope::SignIn, email.as_ref(), ip, now).await?;
     let account = match &email {
         Some(email) => app.store.find_account_by_email(email).await?,
         None => None,
@@ -43,11 +40,13 @@ pub async fn create_session(
         .as_ref()
         .map_or_else(|| app.dummy.clone(), |a| a.password.clone());
     let stored_params = verifier.params();
-    let (attempt, verified) = attempt.checked(app.argon2.verify_password(verifier, password.clone()).await)?;
+    let (attempt, verified) = attempt
+        .checked(app.argon2.verify_password(verifier, password.clone()).await)
+        .await?;
     let account = match account {
         Some(account) if verified => account,
         other => {
-            attempt.failed();
+            attempt.failed().await;
             if let Some(account) = other {
                 app.store
                     .record(&account.id, ip.into(), AuditKind::FailedSignIn, now)
@@ -57,7 +56,7 @@ pub async fn create_session(
         }
     };
     tracing::Span::current().record("account", tracing::field::display(&account.id));
-    attempt.succeeded();
+    attempt.succeeded().await;
     if app.store.second_factor_on(&account.id).await? {
         let code = request.code.as_deref().ok_or(ApiError::SecondFactorRequired)?;
         verify_code(&app, &account.id, &account.email, ip, code).await?;

@@ -15,6 +15,7 @@ mod audit;
 mod idempotency;
 mod second_factor;
 mod sessions;
+mod throttle;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ pub use audit::{AuditEvent, AuditKind, Origin};
 pub use idempotency::{IdempotencyKey, RequestFingerprint};
 pub use second_factor::SecondFactorRow;
 pub use sessions::SessionRow;
+pub use throttle::ThrottleRow;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -477,6 +479,41 @@ mod tests {
         assert!(store.accept_step(&account, 101).await.unwrap());
         assert!(!store.accept_step(&account, 101).await.unwrap(), "a step once");
         assert!(!store.accept_step(&account, 99).await.unwrap(), "never an older one");
+    }
+
+    /// The URL is logged at start and named in errors: never with its password.
+    #[test]
+    fn a_postgres_url_is_shown_without_its_password_and_a_path_as_itself() {
+        let db: super::Database = "postgres://keyturn:hunter2-secret@db.internal:5432/keyturn"
+            .parse()
+            .unwrap();
+        assert!(matches!(db, super::Database::Postgres(_)));
+        for shown in [db.to_string(), format!("{db:?}")] {
+            assert!(!shown.contains("hunter2-secret"), "{shown}");
+            assert!(shown.contains("keyturn@db.internal:5432/keyturn"), "{shown}");
+        }
+        let file: super::Database = "/var/lib/keyturn/keyturn.db".parse().unwrap();
+        assert_eq!(file, super::Database::Sqlite("/var/lib/keyturn/keyturn.db".into()));
+        assert_eq!(file.to_string(), "/var/lib/keyturn/keyturn.db");
+        let odd: super::Database = "/tmp/a ?#%.db".parse().unwrap();
+        assert_eq!(odd.url().unwrap(), "sqlite:///tmp/a%20%3F%23%25.db?mode=rwc");
+    }
+
+    #[tokio::test]
+    async fn a_database_file_whose_name_has_url_marks_is_made_under_that_very_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyturn ?#%20.db");
+        let store = super::Store::open(&super::Database::Sqlite(path.clone()))
+            .await
+            .unwrap();
+        assert!(store.ready().await.unwrap());
+        store.close().await;
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.contains(&"keyturn ?#%20.db".to_owned()), "{names:?}");
+        assert!(names.iter().all(|n| n.starts_with("keyturn ?#%20.db")), "{names:?}");
     }
 
     #[test]

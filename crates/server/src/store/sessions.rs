@@ -63,8 +63,8 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes sessions past their absolute or idle end, and idempotency keys older than 24 hours, so neither
-    /// lingers in the database. Returns how many rows went.
+    /// Deletes sessions past their absolute or idle end, idempotency keys older than 24 hours, and throttle
+    /// counts idle for 25 hours, so none lingers in the database. Returns how many rows went.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
@@ -73,7 +73,8 @@ impl Store {
             .execute(&mut *conn)
             .await?
             .rows_affected();
-        Ok(sessions + super::idempotency::purge(&mut conn, now).await?)
+        let keys = super::idempotency::purge(&mut conn, now).await?;
+        Ok(sessions + keys + Self::purge_throttle_counts(&mut conn, super::millis(now)).await?)
     }
 
     pub async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError> {

@@ -12,19 +12,25 @@
 //! An attempt [`reserve`](Throttle::reserve)s its place in all three before argon2 runs and counts as a
 //! failure until it is settled, so many attempts at once get no more guesses than the same attempts one
 //! after another. Accounts are known here only by a hash of their normalised email, addresses by the address
-//! (IPv6 by its /64). The table is bounded: past its capacity the least recently used entries go. State is in
-//! memory: a restart forgives, which an attacker cannot cause.
+//! (IPv6 by its /64).
+//!
+//! With one server (SQLite) the counts are in memory, in a table bounded by its capacity (the least recently
+//! used entries go); a restart forgives, which an attacker cannot cause. With several servers on PostgreSQL
+//! they are rows of the database, each attempt's reservation and settling a transaction that locks its rows,
+//! so an attack spread over the instances is counted once; rows idle for 25 hours are purged.
 
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use keyturn_protocol::Email;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use sha2::{Digest, Sha256};
+
+use crate::store::{millis, Store, StoreError, ThrottleRow};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -72,6 +78,24 @@ enum Key {
     BackOff(Scope, AccountKey, AddressKey),
     DailyCap(Scope, AccountKey),
     Window(Scope, AddressKey),
+}
+
+impl Key {
+    /// The key as the database keeps it: the scope, the count, the account's hash, the address.
+    fn stored(&self) -> String {
+        match self {
+            Self::BackOff(scope, account, address) => {
+                format!("{}/back-off/{}/{}", scope.label(), hex::encode(account.0), address.0)
+            }
+            Self::DailyCap(scope, account) => format!("{}/day/{}", scope.label(), hex::encode(account.0)),
+            Self::Window(scope, address) => format!("{}/window/{}", scope.label(), address.0),
+        }
+    }
+
+    /// Which of `keys` a stored key is.
+    fn from_stored(keys: &[Key], stored: &str) -> Option<Key> {
+        keys.iter().copied().find(|key| key.stored() == stored)
+    }
 }
 
 const FREE_FAILURES: u32 = 5;
@@ -181,6 +205,47 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// Applies an attempt's outcome; true when the entry holds nothing any more and may go.
+    fn settle(&mut self, key: &Key, at: DateTime<Utc>, outcome: Outcome) -> bool {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        match (outcome, key) {
+            (Outcome::Failed, key) => self.fail(key, at),
+            // A correct password clears the account's counts (not the address's: one good account must not
+            // unlock guessing at others).
+            (Outcome::Succeeded, Key::BackOff(..) | Key::DailyCap(..)) => {
+                self.consecutive = 0;
+                self.window_failures = 0;
+            }
+            (Outcome::Succeeded, Key::Window(..)) | (Outcome::NotTried, _) => {}
+        }
+        self.in_flight == 0 && self.consecutive == 0 && self.window_failures == 0 && self.previous_window_failures == 0
+    }
+
+    /// As stored; reservations older than a minute are forgotten.
+    fn from_row(row: &ThrottleRow, now: DateTime<Utc>) -> Self {
+        let at = |ms: i64| Utc.timestamp_millis_opt(ms).single().unwrap_or(now);
+        let in_flight_fresh = now - at(row.in_flight_at) < IN_FLIGHT_FORGOTTEN;
+        Self {
+            in_flight: if in_flight_fresh { row.in_flight } else { 0 },
+            consecutive: row.consecutive,
+            last_failure: at(row.last_failure),
+            window_start: at(row.window_start),
+            window_failures: row.window_failures,
+            previous_window_failures: row.previous_window_failures,
+        }
+    }
+
+    fn write_to(&self, row: &mut ThrottleRow) {
+        row.in_flight = self.in_flight;
+        row.consecutive = self.consecutive;
+        row.last_failure = millis(self.last_failure);
+        row.window_start = millis(self.window_start);
+        row.window_failures = self.window_failures;
+        row.previous_window_failures = self.previous_window_failures;
+    }
+}
+
 /// Failures in the sliding window ending at `t`: this window's, plus the share of the previous window's that
 /// the sliding window still covers.
 fn sliding_estimate(start: DateTime<Utc>, current: u32, previous: u32, t: DateTime<Utc>) -> f64 {
@@ -208,8 +273,15 @@ fn window_reopens(start: DateTime<Utc>, current: u32, previous: u32) -> DateTime
 }
 
 pub struct Throttle {
-    entries: Mutex<quick_cache::unsync::Cache<Key, Entry>>,
+    counts: Counts,
     refusals: Family<ScopeLabels, Counter>,
+}
+
+/// Where the counts live: this process's memory (one server on SQLite), or the database (several on
+/// PostgreSQL, which then throttle as one).
+enum Counts {
+    Memory(Mutex<quick_cache::unsync::Cache<Key, Entry>>),
+    Database(Store),
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -238,6 +310,14 @@ impl Default for Throttle {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub u64);
 
+/// Why an attempt may not start.
+#[derive(Debug)]
+pub enum Refused {
+    Wait(RetryAfter),
+    /// The database that keeps the counts failed: no attempt without counting it.
+    Store(StoreError),
+}
+
 /// One attempt's place: a failure until settled. Dropped unsettled (the request failed on the way), it
 /// counts as a failure: an error must not be a free guess.
 #[must_use = "settle the attempt with succeeded, failed or not_tried"]
@@ -248,47 +328,92 @@ pub struct Attempt<'a> {
     settled: bool,
 }
 
+#[derive(Clone, Copy)]
 enum Outcome {
     Succeeded,
     Failed,
     NotTried,
 }
 
+/// Reservations older than this are forgotten: only an instance that stopped mid-attempt leaves one.
+const IN_FLIGHT_FORGOTTEN: Duration = Duration::seconds(60);
+
 impl Throttle {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            entries: Mutex::new(quick_cache::unsync::Cache::new(capacity)),
+            counts: Counts::Memory(Mutex::new(quick_cache::unsync::Cache::new(capacity))),
+            refusals: Family::default(),
+        }
+    }
+
+    /// Counts kept in `store`'s database, shared by every server on it.
+    pub fn in_database(store: Store) -> Self {
+        Self {
+            counts: Counts::Database(store),
             refusals: Family::default(),
         }
     }
 
     /// Reserves an attempt, or says how long to wait. `email` is `None` when the request named no valid
     /// address: only the client's address is counted then.
-    pub fn reserve(
+    pub async fn reserve(
         &self,
         scope: Scope,
         email: Option<&Email>,
         ip: IpAddr,
         now: DateTime<Utc>,
-    ) -> Result<Attempt<'_>, RetryAfter> {
+    ) -> Result<Attempt<'_>, Refused> {
         let keys = keys(scope, email, ip);
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let until = keys
-            .iter()
-            .filter_map(|key| entries.get(key)?.blocked_until(key, now))
-            .max();
-        if let Some(until) = until {
+        let blocked = match &self.counts {
+            Counts::Memory(entries) => {
+                let mut entries = entries.lock().unwrap_or_else(PoisonError::into_inner);
+                let until = keys
+                    .iter()
+                    .filter_map(|key| entries.get(key)?.blocked_until(key, now))
+                    .max();
+                if until.is_none() {
+                    for key in &keys {
+                        if entries.get(key).is_none() {
+                            entries.insert(*key, Entry::new(now));
+                        }
+                        if let Some(mut entry) = entries.get_mut(key) {
+                            entry.in_flight += 1;
+                        }
+                    }
+                }
+                until
+            }
+            Counts::Database(store) => {
+                let stored: Vec<String> = keys.iter().map(Key::stored).collect();
+                store
+                    .change_throttle_counts(&stored, millis(now), |rows| {
+                        let mut entries: Vec<(Option<Key>, Entry)> = rows
+                            .iter()
+                            .map(|row| (Key::from_stored(&keys, &row.key), Entry::from_row(row, now)))
+                            .collect();
+                        let until = entries
+                            .iter()
+                            .filter_map(|(key, entry)| entry.blocked_until(key.as_ref()?, now))
+                            .max();
+                        if until.is_none() {
+                            for ((_, entry), row) in entries.iter_mut().zip(rows.iter_mut()) {
+                                entry.in_flight += 1;
+                                entry.write_to(row);
+                                row.in_flight_at = millis(now);
+                            }
+                        }
+                        until
+                    })
+                    .await
+                    .map_err(Refused::Store)?
+            }
+        };
+        if let Some(until) = blocked {
             self.refusals.get_or_create(&ScopeLabels { scope: scope.label() }).inc();
             let millis = (until - now).num_milliseconds().max(1);
-            return Err(RetryAfter(u64::try_from((millis + 999) / 1000).unwrap_or(1)));
-        }
-        for key in &keys {
-            if entries.get(key).is_none() {
-                entries.insert(*key, Entry::new(now));
-            }
-            if let Some(mut entry) = entries.get_mut(key) {
-                entry.in_flight += 1;
-            }
+            return Err(Refused::Wait(RetryAfter(
+                u64::try_from((millis + 999) / 1000).unwrap_or(1),
+            )));
         }
         Ok(Attempt {
             throttle: self,
@@ -298,32 +423,10 @@ impl Throttle {
         })
     }
 
-    fn settle(&self, attempt: &Attempt<'_>, outcome: &Outcome) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        for key in &attempt.keys {
-            let clear = {
-                let Some(mut entry) = entries.get_mut(key) else {
-                    continue;
-                };
-                entry.in_flight = entry.in_flight.saturating_sub(1);
-                match (outcome, key) {
-                    (Outcome::Failed, key) => entry.fail(key, attempt.at),
-                    // A correct password clears the account's counts (not the address's: one good account
-                    // must not unlock guessing at others).
-                    (Outcome::Succeeded, Key::BackOff(..) | Key::DailyCap(..)) => {
-                        entry.consecutive = 0;
-                        entry.window_failures = 0;
-                    }
-                    (Outcome::Succeeded, Key::Window(..)) | (Outcome::NotTried, _) => {}
-                }
-                entry.in_flight == 0
-                    && entry.consecutive == 0
-                    && entry.window_failures == 0
-                    && entry.previous_window_failures == 0
-            };
-            if clear {
-                entries.remove(key);
-            }
+    async fn settle(&self, keys: &[Key], at: DateTime<Utc>, outcome: Outcome) {
+        match &self.counts {
+            Counts::Memory(entries) => settle_in_memory(entries, keys, at, outcome),
+            Counts::Database(store) => settle_in_database(store, keys, at, outcome).await,
         }
     }
 
@@ -337,34 +440,75 @@ impl Throttle {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
+        match &self.counts {
+            Counts::Memory(entries) => entries.lock().unwrap_or_else(PoisonError::into_inner).len(),
+            Counts::Database(_) => 0,
+        }
+    }
+}
+
+fn settle_in_memory(
+    entries: &Mutex<quick_cache::unsync::Cache<Key, Entry>>,
+    keys: &[Key],
+    at: DateTime<Utc>,
+    outcome: Outcome,
+) {
+    let mut entries = entries.lock().unwrap_or_else(PoisonError::into_inner);
+    for key in keys {
+        let clear = match entries.get_mut(key) {
+            Some(mut entry) => entry.settle(key, at, outcome),
+            None => continue,
+        };
+        if clear {
+            entries.remove(key);
+        }
+    }
+}
+
+async fn settle_in_database(store: &Store, keys: &[Key], at: DateTime<Utc>, outcome: Outcome) {
+    let stored: Vec<String> = keys.iter().map(Key::stored).collect();
+    let settled = store
+        .change_throttle_counts(&stored, millis(at), |rows| {
+            for row in rows.iter_mut() {
+                let Some(key) = Key::from_stored(keys, &row.key) else {
+                    continue;
+                };
+                let mut entry = Entry::from_row(row, at);
+                row.clear = entry.settle(&key, at, outcome);
+                entry.write_to(row);
+            }
+        })
+        .await;
+    if let Err(e) = settled {
+        // Its reservation stays in flight until it is old enough to be forgotten (a minute).
+        tracing::warn!(error = %e, "settling a throttled attempt failed");
     }
 }
 
 impl Attempt<'_> {
-    pub fn succeeded(mut self) {
+    pub async fn succeeded(mut self) {
         self.settled = true;
-        self.throttle.settle(&self, &Outcome::Succeeded);
+        self.throttle.settle(&self.keys, self.at, Outcome::Succeeded).await;
     }
 
-    pub fn failed(mut self) {
+    pub async fn failed(mut self) {
         self.settled = true;
-        self.throttle.settle(&self, &Outcome::Failed);
+        self.throttle.settle(&self.keys, self.at, Outcome::Failed).await;
     }
 
     /// Nothing was checked (the server was too busy to run argon2): no guess, no count.
-    pub fn not_tried(mut self) {
+    pub async fn not_tried(mut self) {
         self.settled = true;
-        self.throttle.settle(&self, &Outcome::NotTried);
+        self.throttle.settle(&self.keys, self.at, Outcome::NotTried).await;
     }
 
     /// The attempt back with what the check found; or, when the check could not run (`Err`), the attempt
     /// settled as not tried.
-    pub fn checked<T, E>(self, check: Result<T, E>) -> Result<(Self, T), E> {
+    pub async fn checked<T, E>(self, check: Result<T, E>) -> Result<(Self, T), E> {
         match check {
             Ok(found) => Ok((self, found)),
             Err(e) => {
-                self.not_tried();
+                self.not_tried().await;
                 Err(e)
             }
         }
@@ -373,8 +517,20 @@ impl Attempt<'_> {
 
 impl Drop for Attempt<'_> {
     fn drop(&mut self) {
-        if !self.settled {
-            self.throttle.settle(self, &Outcome::Failed);
+        if self.settled {
+            return;
+        }
+        match &self.throttle.counts {
+            Counts::Memory(entries) => settle_in_memory(entries, &self.keys, self.at, Outcome::Failed),
+            Counts::Database(store) => {
+                let (store, keys, at) = (store.clone(), std::mem::take(&mut self.keys), self.at);
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => {
+                        runtime.spawn(async move { settle_in_database(&store, &keys, at, Outcome::Failed).await });
+                    }
+                    Err(_) => tracing::warn!("an unsettled attempt outlived the runtime; it is forgotten in a minute"),
+                }
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use keyturn_protocol::{ErrorCode, MAX_APP_PASSWORDS};
+use keyturn_server::Database;
 
 use crate::helpers::{create_request, create_shared_request, new_key, secret, shared_verifier, spawn_app, Refusal};
 
@@ -109,4 +110,35 @@ async fn a_password_change_on_one_instance_ends_the_sessions_the_other_serves() 
         Some(ErrorCode::Unauthenticated)
     );
     user.session.list_app_passwords().await.unwrap();
+}
+
+/// With PostgreSQL the failed-attempt counts are rows, so guesses spread over the instances are throttled as
+/// if one server had them all. With SQLite (one machine, the embedded case) each server counts its own.
+#[tokio::test]
+async fn wrong_passwords_spread_over_two_instances_count_once_on_postgresql_and_per_instance_on_sqlite() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let user = a.new_user().await;
+    for n in 0..5 {
+        let app = if n % 2 == 0 { &a } else { &b };
+        let guess = secret(&format!("wrong guess number {n}"));
+        assert_eq!(
+            app.client.sign_in(&user.email, &guess).await.refused(),
+            Some(ErrorCode::InvalidCredentials),
+            "the 5 free failures"
+        );
+    }
+    let guess = secret("one guess too many");
+    let sixth = (
+        a.client.sign_in(&user.email, &guess).await.refused(),
+        b.client.sign_in(&user.email, &guess).await.refused(),
+    );
+    match a.db {
+        Database::Postgres(_) => assert_eq!(sixth, (Some(ErrorCode::RateLimited), Some(ErrorCode::RateLimited))),
+        // A has counted 3, B 2: each within its free allowance.
+        Database::Sqlite(_) => assert_eq!(
+            sixth,
+            (Some(ErrorCode::InvalidCredentials), Some(ErrorCode::InvalidCredentials))
+        ),
+    }
 }
