@@ -63,9 +63,7 @@ impl fmt::Display for Database {
             Self::Sqlite(path) => path.display().fmt(f),
             Self::Postgres(url) => match url::Url::parse(url) {
                 Ok(mut url) => {
-                    if url.password().is_some() {
-                        let _ = url.set_password(Some("…"));
-                    }
+                    let _ = url.set_password(None);
                     url.fmt(f)
                 }
                 Err(_) => f.write_str("postgres://(unreadable URL)"),
