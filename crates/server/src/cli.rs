@@ -311,17 +311,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    // Both addresses taken before either is announced: a server that cannot serve its metrics does not start.
+    let metrics_listener = match args.metrics_listen {
+        Some(at) => Some(
+            TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listening on {at} for metrics"))?,
+        ),
+        None => None,
+    };
     tracing::info!(%addr, db = %args.db.db, "keyturn-server listening");
     // One line on stdout that scripts (and `cargo xtask demo`) read to learn the port.
     println!("listening on http://{addr}");
     let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
-    let metrics = match args.metrics_listen {
-        Some(at) => {
-            let listener = TcpListener::bind(at)
-                .await
-                .with_context(|| format!("listening on {at} for metrics"))?;
+    let metrics = match metrics_listener {
+        Some(listener) => {
             let at = listener.local_addr()?;
             tracing::info!(%at, "metrics at http://{at}/metrics");
+            // The second line, for scripts that want it.
             println!("metrics on http://{at}/metrics");
             Some(tokio::spawn(crate::run_metrics(listener, state.clone(), async {
                 let _ = metrics_stopped.await;

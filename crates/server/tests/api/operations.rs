@@ -1,6 +1,7 @@
 //! What an operator runs: health and readiness probes, metrics on their own address, `migrate` and `backup`.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 
 use crate::helpers::{secret, spawn_app, spawn_sqlite_app};
 
@@ -181,4 +182,59 @@ async fn backup_copies_a_serving_sqlite_database_to_a_private_new_file_and_never
     let again = backup(&copy);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists"), "{again:?}");
+}
+
+#[test]
+fn serve_answers_metrics_only_on_the_metrics_address_it_prints_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--db",
+        ])
+        .arg(dir.path().join("keyturn.db"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let mut line = |prefix: &str| {
+        let line = lines.next().unwrap().unwrap();
+        line.strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("{line:?}"))
+            .to_owned()
+    };
+    let api = line("listening on ");
+    let metrics = line("metrics on ");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (health, on_api, text) = runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let health = http.get(format!("{api}/healthz")).send().await.unwrap().status();
+        let on_api = http.get(format!("{api}/metrics")).send().await.unwrap().status();
+        let text = http.get(&metrics).send().await.unwrap().text().await.unwrap();
+        (health, on_api, text)
+    });
+    assert_eq!((health.as_u16(), on_api.as_u16()), (200, 404));
+    assert_eq!(
+        series(
+            &text,
+            r#"keyturn_http_requests_total{method="GET",route="/healthz",status="200"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    let stopped = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(
+        server.wait().unwrap().success(),
+        "stops cleanly, the metrics server with it"
+    );
 }
