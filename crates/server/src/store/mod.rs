@@ -276,17 +276,24 @@ impl Store {
     /// queue up across every server instance (and the checks inside see each other's rows) while other
     /// accounts' writes go on.
     async fn begin_write(&self, account: &AccountId) -> Result<Transaction<'static, Any>, StoreError> {
-        match self.backend {
-            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
-            Backend::Postgres => {
-                let mut tx = self.pool.begin().await?;
-                sqlx::query("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
-                    .bind(account.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(tx)
-            }
+        let mut tx = self.begin_writing().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
+                .bind(account.as_str())
+                .execute(&mut *tx)
+                .await?;
         }
+        Ok(tx)
+    }
+
+    /// A transaction that will write: on SQLite with the write lock taken at once (`BEGIN IMMEDIATE`), so its
+    /// reads see what no other writer can change before it commits; on PostgreSQL a plain one, whose
+    /// statements lock the rows they need.
+    async fn begin_writing(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     pub async fn close(&self) {
@@ -370,6 +377,16 @@ fn is_limit_trigger(err: &sqlx::Error) -> bool {
         .is_some_and(|db| db.message() == app_passwords::LIMIT_TRIGGER_MESSAGE)
 }
 
+/// A store on a new SQLite file in a temporary folder, for unit tests; the folder goes with the returned guard.
+#[cfg(test)]
+pub(crate) async fn temporary() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let store = Store::open(&Database::Sqlite(dir.path().join("k.db")))
+        .await
+        .expect("a new SQLite store");
+    (store, dir)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -384,10 +401,7 @@ mod tests {
     /// SQLite's write lock for good, and every later write would fail or wait out the busy timeout.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_write_dropped_midway_leaves_no_connection_inside_a_transaction() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = super::Store::open(&super::Database::Sqlite(dir.path().join("k.db")))
-            .await
-            .unwrap();
+        let (store, _dir) = super::temporary().await;
         let account = AccountId::from_stored("some-account".into());
         let id = AppPasswordId::new("no-such-password");
         let origin = Origin::Client([127, 0, 0, 1].into());
@@ -419,10 +433,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_accounts_list_reads_its_rows_through_an_index_not_the_whole_table() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = super::Store::open(&super::Database::Sqlite(dir.path().join("k.db")))
-            .await
-            .unwrap();
+        let (store, _dir) = super::temporary().await;
         let query = format!(
             "EXPLAIN QUERY PLAN {}",
             super::app_passwords::list(super::Backend::Sqlite)
@@ -449,10 +460,7 @@ mod tests {
     /// taken even if both read the row before either wrote it.
     #[tokio::test]
     async fn a_codes_step_is_accepted_once_and_never_an_older_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = super::Store::open(&super::Database::Sqlite(dir.path().join("k.db")))
-            .await
-            .unwrap();
+        let (store, _dir) = super::temporary().await;
         let email = keyturn_protocol::Email::parse("ann@example.com").unwrap();
         let hash = keyturn_protocol::Verifier::from_stored("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
         let account = store

@@ -3,7 +3,7 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::{Backend, Store, StoreError};
+use super::{Store, StoreError};
 
 /// One count as stored; the throttle gives the numbers their meaning. Times are Unix milliseconds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,16 +40,20 @@ impl Store {
         sorted.sort();
         sorted.dedup();
         // SQLite: the write lock first, as for every write. PostgreSQL: the upsert locks each row.
-        let mut tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
+        let mut tx = self.begin_writing().await?;
         let mut rows = Vec::with_capacity(sorted.len());
         for key in sorted {
             rows.push(lock_or_create(&mut tx, key, now_ms).await?);
         }
+        let loaded = rows.clone();
         let answer = change(&mut rows);
-        for row in &rows {
+        // Only what changed is written: a refused attempt (a flood's usual answer) changes nothing.
+        for row in rows
+            .iter()
+            .zip(&loaded)
+            .filter(|(row, loaded)| row != loaded)
+            .map(|(row, _)| row)
+        {
             if row.clear {
                 sqlx::query("DELETE FROM throttle_counts WHERE key = $1")
                     .bind(&row.key)

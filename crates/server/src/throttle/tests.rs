@@ -36,10 +36,7 @@ on_both!(
 );
 
 async fn in_database() -> (Throttle, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&crate::store::Database::Sqlite(dir.path().join("k.db")))
-        .await
-        .unwrap();
+    let (store, dir) = crate::store::temporary().await;
     (Throttle::in_database(store), dir)
 }
 
