@@ -3,7 +3,9 @@
 use secrecy::SecretString;
 use tauri::State;
 
-use crate::desktop::{AppInfo, Copied, Desktop, PasswordsView, Revealed, SessionView, TwoFactorSetup};
+use keyturn_protocol::wire::{AppPasswordInfo, SessionInfo};
+
+use crate::desktop::{ActivityView, AppInfo, Copied, Desktop, PasswordsView, Revealed, SessionView, TwoFactorSetup};
 use crate::error::CommandError;
 
 #[tauri::command]
@@ -41,8 +43,37 @@ pub async fn list_app_passwords(desktop: State<'_, Desktop>) -> Result<Passwords
 }
 
 #[tauri::command]
-pub async fn create_app_password(desktop: State<'_, Desktop>, label: String) -> Result<Revealed, CommandError> {
-    desktop.create_app_password(&label).await
+pub async fn create_app_password(
+    desktop: State<'_, Desktop>,
+    label: String,
+    scopes: Vec<String>,
+    expires_in_days: Option<u32>,
+) -> Result<Revealed, CommandError> {
+    desktop.create_app_password(&label, &scopes, expires_in_days).await
+}
+
+#[tauri::command]
+pub async fn rename_app_password(
+    desktop: State<'_, Desktop>,
+    id: String,
+    label: String,
+) -> Result<AppPasswordInfo, CommandError> {
+    desktop.rename(&id, &label).await
+}
+
+#[tauri::command]
+pub async fn list_sessions(desktop: State<'_, Desktop>) -> Result<Vec<SessionInfo>, CommandError> {
+    desktop.list_sessions().await
+}
+
+#[tauri::command]
+pub async fn end_session(desktop: State<'_, Desktop>, id: String) -> Result<(), CommandError> {
+    desktop.end_session(&id).await
+}
+
+#[tauri::command]
+pub async fn recent_activity(desktop: State<'_, Desktop>) -> Result<Vec<ActivityView>, CommandError> {
+    desktop.recent_activity().await
 }
 
 #[tauri::command]

@@ -3,15 +3,18 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use keyturn_client::{Client, Error as ApiError, SessionClient};
-use keyturn_protocol::wire::AppPasswordInfo;
-use keyturn_protocol::{AppPasswordId, Email, ErrorCode, LabelError, MAX_APP_PASSWORDS, MAX_LABEL_CHARS};
+use chrono::{DateTime, Utc};
+use keyturn_client::{AppPasswordOptions, Client, Error as ApiError, SessionClient};
+use keyturn_protocol::wire::{ActivityKind, AppPasswordInfo, SessionInfo};
+use keyturn_protocol::{
+    AppPasswordId, Email, ErrorCode, LabelError, Scope, Scopes, ScopesError, MAX_APP_PASSWORDS, MAX_LABEL_CHARS,
+};
 use secrecy::SecretString;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::clipboard::{clear_if_still, copy_then_clear, Clipboard, CopiedDigest, CLEAR_AFTER};
-use crate::error::CommandError;
+use crate::error::{Code, CommandError};
 use crate::keychain::{KeychainError, TokenStore};
 use crate::messages;
 use crate::settings::{self, SettingsFile};
@@ -52,6 +55,41 @@ pub struct AppInfo {
     pub max_label_chars: usize,
     /// Shown while a label is longer than `max_label_chars`: the protocol's own sentence.
     pub label_too_long: String,
+    /// The Access checkboxes, in order.
+    pub scopes: Vec<ScopeChoice>,
+    /// The Expires menu, "Never" first.
+    pub expiry_choices: Vec<ExpiryChoice>,
+    /// Shown while no Access box is ticked: the protocol's own sentence.
+    pub no_scope: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScopeChoice {
+    pub key: &'static str,
+    pub name: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExpiryChoice {
+    /// `None`: never.
+    pub days: Option<u32>,
+    pub name: &'static str,
+}
+
+/// What the Expires menu offers, as Fastmail and Nextcloud do: never, a month, a quarter, a year.
+const EXPIRY_CHOICES: [(Option<u32>, &str); 4] = [
+    (None, "Never"),
+    (Some(30), "30 days"),
+    (Some(90), "90 days"),
+    (Some(365), "1 year"),
+];
+
+/// One line of Recent Activity: the sentence, and when (the window says how long ago).
+#[derive(Debug, Serialize)]
+pub struct ActivityView {
+    pub at: DateTime<Utc>,
+    pub kind: ActivityKind,
+    pub text: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -134,6 +172,18 @@ impl Desktop {
             max_app_passwords: MAX_APP_PASSWORDS,
             max_label_chars: MAX_LABEL_CHARS,
             label_too_long: LabelError::TooLong.to_string(),
+            scopes: Scope::ALL
+                .iter()
+                .map(|scope| ScopeChoice {
+                    key: scope.as_str(),
+                    name: scope.name(),
+                })
+                .collect(),
+            expiry_choices: EXPIRY_CHOICES
+                .iter()
+                .map(|&(days, name)| ExpiryChoice { days, name })
+                .collect(),
+            no_scope: ScopesError::Empty.to_string(),
         }
     }
 
@@ -263,10 +313,23 @@ impl Desktop {
         })
     }
 
-    /// Makes a password and keeps it for Copy until [`Self::forget_secret`].
-    pub async fn create_app_password(&self, label: &str) -> Result<Revealed, CommandError> {
+    /// Makes a password that may reach `scopes` (names from [`Scope::ALL`]) and expires after
+    /// `expires_in_days` (or never), and keeps it for Copy until [`Self::forget_secret`].
+    pub async fn create_app_password(
+        &self,
+        label: &str,
+        scopes: &[String],
+        expires_in_days: Option<u32>,
+    ) -> Result<Revealed, CommandError> {
+        let scopes = Scopes::parse(scopes).map_err(messages::invalid_scopes)?;
+        let options = AppPasswordOptions {
+            scopes,
+            expires_in_days,
+        };
         let (session, _) = self.session().await?;
-        let created = self.check(session.create_app_password(label).await).await?;
+        let created = self
+            .check(session.create_app_password_with_options(label, options).await)
+            .await?;
         tracing::info!(id = %created.info.id, "app-specific password created");
         let password = created.password.grouped();
         let shown = password.to_string();
@@ -304,6 +367,45 @@ impl Desktop {
         self.check(session.revoke(&AppPasswordId::new(id)).await).await?;
         tracing::info!(id, "app-specific password revoked");
         Ok(())
+    }
+
+    pub async fn rename(&self, id: &str, label: &str) -> Result<AppPasswordInfo, CommandError> {
+        let (session, _) = self.session().await?;
+        let renamed = self.check(session.rename(&AppPasswordId::new(id), label).await).await?;
+        tracing::info!(id, "app-specific password renamed");
+        Ok(renamed)
+    }
+
+    /// Signed-In Devices: this one and every other session of the account.
+    pub async fn list_sessions(&self) -> Result<Vec<SessionInfo>, CommandError> {
+        let (session, _) = self.session().await?;
+        self.check(session.sessions().await).await
+    }
+
+    /// Signs another device out; a device already gone says so in its own words.
+    pub async fn end_session(&self, id: &str) -> Result<(), CommandError> {
+        let (session, _) = self.session().await?;
+        match self.check(session.end_session(id).await).await {
+            Err(e) if e.code == Code::Api(ErrorCode::NotFound) => Err(messages::device_already_signed_out()),
+            other => {
+                tracing::info!("a device was signed out");
+                other
+            }
+        }
+    }
+
+    /// Recent Activity, newest first, each event in words.
+    pub async fn recent_activity(&self) -> Result<Vec<ActivityView>, CommandError> {
+        let (session, _) = self.session().await?;
+        let events = self.check(session.activity(None).await).await?;
+        Ok(events
+            .iter()
+            .map(|event| ActivityView {
+                at: event.at,
+                kind: event.kind,
+                text: messages::activity(event),
+            })
+            .collect())
     }
 
     pub async fn revoke_all(&self) -> Result<u32, CommandError> {

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use keyturn_client::{ApiFailure, Error};
-use keyturn_protocol::{ErrorCode, MAX_APP_PASSWORDS};
+use keyturn_protocol::wire::{ActivityEvent, ActivityKind};
+use keyturn_protocol::{ErrorCode, ScopesError, MAX_APP_PASSWORDS};
 
 use crate::error::{AppCode, CommandError};
 use crate::keychain::KeychainError;
@@ -82,8 +83,46 @@ fn for_api(failure: &ApiFailure) -> String {
         // At sign-in: the code is asked for; before a create on a server that requires it: turn it on first.
         // The server's sentence says which.
         ErrorCode::SecondFactorRequired => failure.message.clone(),
+        // The server's sentence names the rule (at least one scope of the four; 1 to 365 days).
+        ErrorCode::InvalidScopes | ErrorCode::InvalidExpiry => failure.message.clone(),
+        // Only third-party apps ask for a scope; the server's sentence names it.
+        ErrorCode::InsufficientScope => failure.message.clone(),
         // A newer server's code: its own sentence is the best there is.
         ErrorCode::Unknown => failure.message.clone(),
+    }
+}
+
+/// The window asked for no scope, or one the protocol does not know: the protocol's sentence.
+pub fn invalid_scopes(err: ScopesError) -> CommandError {
+    CommandError::api(ErrorCode::InvalidScopes, err.to_string())
+}
+
+/// Sign Out of a device another session (or support) already signed out.
+pub fn device_already_signed_out() -> CommandError {
+    CommandError::api(
+        ErrorCode::NotFound,
+        "That device is already signed out. The list now shows who is signed in.",
+    )
+}
+
+/// One line of Recent Activity in words: "Mail on laptop signed in from 203.0.113.5".
+pub fn activity(event: &ActivityEvent) -> String {
+    let label = event.label.as_deref().unwrap_or("An app-specific password");
+    let what = match event.kind {
+        ActivityKind::AppPasswordCreated => format!("App-specific password “{label}” created"),
+        ActivityKind::AppPasswordRenamed => format!("App-specific password renamed “{label}”"),
+        ActivityKind::AppPasswordRevoked => format!("App-specific password “{label}” revoked"),
+        ActivityKind::AppPasswordsRevokedAll => "All app-specific passwords revoked".to_owned(),
+        ActivityKind::AppPasswordExpired => format!("App-specific password “{label}” expired"),
+        ActivityKind::AppSignIn => format!("{label} signed in"),
+        ActivityKind::SignIn => "You signed in".to_owned(),
+        ActivityKind::FailedSignIn => "Someone tried to sign in with a wrong password".to_owned(),
+        ActivityKind::PasswordChanged => "Your password was changed".to_owned(),
+        ActivityKind::Other => "Account activity".to_owned(),
+    };
+    match &event.address {
+        Some(address) => format!("{what} from {address}"),
+        None => what,
     }
 }
 
@@ -158,6 +197,28 @@ mod tests {
         assert!(for_client_error(&err)
             .message
             .contains(&format!("You have {MAX_APP_PASSWORDS} ")));
+    }
+
+    #[test]
+    fn activity_reads_as_the_help_article_shows_it() {
+        let event = |kind, label: Option<&str>, address: Option<&str>| ActivityEvent {
+            at: chrono::Utc::now(),
+            kind,
+            label: label.map(str::to_owned),
+            address: address.map(str::to_owned),
+        };
+        assert_eq!(
+            activity(&event(ActivityKind::AppSignIn, Some("Mail on laptop"), Some("203.0.113.5"))),
+            "Mail on laptop signed in from 203.0.113.5"
+        );
+        assert_eq!(
+            activity(&event(ActivityKind::AppPasswordExpired, Some("Calendar"), None)),
+            "App-specific password “Calendar” expired"
+        );
+        assert_eq!(
+            activity(&event(ActivityKind::AppPasswordsRevokedAll, None, Some("::1"))),
+            "All app-specific passwords revoked from ::1"
+        );
     }
 
     #[test]

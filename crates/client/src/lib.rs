@@ -18,14 +18,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use keyturn_protocol::wire::{ServerConfig, SessionCreated, SignInRequest, WhoAmI};
-use keyturn_protocol::Email;
+use keyturn_protocol::{Email, Scope};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
 pub use error::{ApiFailure, Error};
-pub use session::{CreatedAppPassword, SessionClient};
+pub use session::{AppPasswordOptions, CreatedAppPassword, SessionClient};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -52,6 +52,19 @@ impl std::fmt::Debug for SignedIn {
     }
 }
 
+/// `Keyturn/0.1.0 (Linux)`: the server shows it to the user as "Keyturn 0.1.0 on Linux" among the
+/// signed-in devices.
+fn user_agent() -> String {
+    let system = match std::env::consts::OS {
+        "linux" => "Linux",
+        "macos" => "macOS",
+        "windows" => "Windows",
+        "freebsd" => "FreeBSD",
+        other => other,
+    };
+    format!("Keyturn/{} ({system})", env!("CARGO_PKG_VERSION"))
+}
+
 impl Client {
     /// `https://` anywhere; `http://` only to a loopback address, where nothing crosses a network.
     pub fn new(base_url: &str) -> Result<Self> {
@@ -70,7 +83,7 @@ impl Client {
         let mut http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
-            .user_agent(concat!("keyturn/", env!("CARGO_PKG_VERSION")))
+            .user_agent(user_agent())
             // A redirect could carry the Authorization header's intent somewhere else: never followed.
             .redirect(reqwest::redirect::Policy::none())
             // Nothing in clear text leaves this computer, whatever a proxy or a URL says.
@@ -120,10 +133,17 @@ impl Client {
 
     /// Signs in the way a third-party app does, with an app-specific password over HTTP Basic.
     pub async fn whoami(&self, email: &str, app_password: &str) -> Result<WhoAmI> {
-        let request = self
-            .http
-            .get(self.url("v1/app-auth/whoami")?)
-            .basic_auth(email, Some(app_password));
+        self.whoami_for(email, app_password, None).await
+    }
+
+    /// The same, naming what the app is about to reach: a password that may not reach `scope` is refused
+    /// with `insufficient_scope`.
+    pub async fn whoami_for(&self, email: &str, app_password: &str, scope: Option<Scope>) -> Result<WhoAmI> {
+        let mut url = self.url("v1/app-auth/whoami")?;
+        if let Some(scope) = scope {
+            url.query_pairs_mut().append_pair("scope", scope.as_str());
+        }
+        let request = self.http.get(url).basic_auth(email, Some(app_password));
         json(self.send(request).await?).await
     }
 

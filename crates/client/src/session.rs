@@ -1,10 +1,13 @@
 use std::time::Duration;
 
 use keyturn_protocol::wire::{
-    AccountInfo, AppPasswordInfo, AppPasswordList, ChangePasswordRequest, CreateAppPasswordRequest, RecoveryCodes,
-    RevokeAllResult, TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest, TotpEnrolment,
+    AccountInfo, ActivityEvent, ActivityList, AppPasswordInfo, AppPasswordList, ChangePasswordRequest,
+    CreateAppPasswordRequest, RecoveryCodes, RenameAppPasswordRequest, RevokeAllResult, SessionInfo, SessionList,
+    TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest, TotpEnrolment,
 };
-use keyturn_protocol::{AppPassword, AppPasswordId, ErrorCode, Label, LookupTag, Verifier, VerifierParams};
+use keyturn_protocol::{
+    AppPassword, AppPasswordId, ErrorCode, Label, LookupTag, Scopes, Verifier, VerifierParams, EXPIRY_DAYS,
+};
 use reqwest::{RequestBuilder, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
@@ -28,6 +31,15 @@ pub struct SessionClient {
 pub struct CreatedAppPassword {
     pub info: AppPasswordInfo,
     pub password: AppPassword,
+}
+
+/// What a new password may reach and how long it lasts. The default is what Apple's page makes: everything,
+/// for good.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppPasswordOptions {
+    pub scopes: Scopes,
+    /// Days until it stops working, within [`EXPIRY_DAYS`]; `None`: never.
+    pub expires_in_days: Option<u32>,
 }
 
 impl SessionClient {
@@ -134,7 +146,17 @@ impl SessionClient {
     /// server's parameters (argon2 off the async runtime), send them under a fresh Idempotency-Key, retry a
     /// failed send with the same key, and hand back the password once.
     pub async fn create_app_password(&self, label: &str) -> Result<CreatedAppPassword> {
-        self.create_with(label, AppPassword::generate).await
+        self.create_with(label, AppPasswordOptions::default(), AppPassword::generate)
+            .await
+    }
+
+    /// [`Self::create_app_password`] limited to some scopes, or expiring.
+    pub async fn create_app_password_with_options(
+        &self,
+        label: &str,
+        options: AppPasswordOptions,
+    ) -> Result<CreatedAppPassword> {
+        self.create_with(label, options, AppPassword::generate).await
     }
 
     /// [`Self::create_app_password`] with the passwords `generate` makes, for tests that need a collision.
@@ -144,11 +166,25 @@ impl SessionClient {
         label: &str,
         generate: impl FnMut() -> AppPassword,
     ) -> Result<CreatedAppPassword> {
-        self.create_with(label, generate).await
+        self.create_with(label, AppPasswordOptions::default(), generate).await
     }
 
-    async fn create_with(&self, label: &str, mut generate: impl FnMut() -> AppPassword) -> Result<CreatedAppPassword> {
+    async fn create_with(
+        &self,
+        label: &str,
+        options: AppPasswordOptions,
+        mut generate: impl FnMut() -> AppPassword,
+    ) -> Result<CreatedAppPassword> {
         let label = Label::parse(label).map_err(Error::InvalidLabel)?;
+        if let Some(days) = options.expires_in_days {
+            if !EXPIRY_DAYS.contains(&i64::from(days)) {
+                return Err(Error::Protocol(format!(
+                    "an app-specific password expires after {} to {} days",
+                    EXPIRY_DAYS.start(),
+                    EXPIRY_DAYS.end()
+                )));
+            }
+        }
         let params = self
             .client
             .config()
@@ -159,7 +195,7 @@ impl SessionClient {
         let mut tries = 1;
         loop {
             let password = generate();
-            match self.send_with_retries(&label, &password, params).await {
+            match self.send_with_retries(&label, &password, params, options).await {
                 // Another active password has the same 32-bit lookup tag (about 1 in 170 million with 25):
                 // this one would make every sign-in verify two, so make another.
                 Err(e) if e.is(ErrorCode::LookupTagConflict) && tries < TAG_ATTEMPTS => tries += 1,
@@ -175,6 +211,7 @@ impl SessionClient {
         label: &Label,
         password: &AppPassword,
         params: VerifierParams,
+        options: AppPasswordOptions,
     ) -> Result<AppPasswordInfo> {
         let for_verifier = password.clone();
         let verifier = tokio::task::spawn_blocking(move || Verifier::build(for_verifier.expose().as_bytes(), params))
@@ -185,6 +222,10 @@ impl SessionClient {
             label: label.as_str().to_owned(),
             verifier: verifier.as_str().to_owned(),
             lookup_tag: LookupTag::of(password).as_str().to_owned(),
+            // Sent only when limited, so a server that predates scopes still takes a plain create.
+            scopes: (options.scopes != Scopes::EVERYTHING)
+                .then(|| options.scopes.iter().map(|s| s.as_str().to_owned()).collect()),
+            expires_in_days: options.expires_in_days.map(i64::from),
         };
         let key = Uuid::new_v4().to_string();
         let mut pause = FIRST_RETRY_PAUSE;
@@ -222,13 +263,52 @@ impl SessionClient {
     }
 
     pub async fn revoke(&self, id: &AppPasswordId) -> Result<()> {
-        let mut url = self.client.url("v1/app-passwords/")?;
-        url.path_segments_mut()
-            .map_err(|_| Error::InvalidUrl(id.to_string()))?
-            .pop_if_empty()
-            .push(id.as_str());
+        let url = self.url_of("v1/app-passwords/", id.as_str())?;
         let response = self.send(self.http().delete(url)).await?;
         expect_status(&response, StatusCode::NO_CONTENT)
+    }
+
+    /// Gives one password a new label; answers its row.
+    pub async fn rename(&self, id: &AppPasswordId, label: &str) -> Result<AppPasswordInfo> {
+        let label = Label::parse(label).map_err(Error::InvalidLabel)?;
+        let body = RenameAppPasswordRequest {
+            label: label.as_str().to_owned(),
+        };
+        let url = self.url_of("v1/app-passwords/", id.as_str())?;
+        json(self.send(self.http().patch(url).json(&body)).await?).await
+    }
+
+    /// The account's signed-in devices, the newest sign-in first; this one is marked `current`.
+    pub async fn sessions(&self) -> Result<Vec<SessionInfo>> {
+        let list: SessionList = json(self.send(self.http().get(self.client.url("v1/sessions")?)).await?).await?;
+        Ok(list.sessions)
+    }
+
+    /// Signs one device out by its session's id: its token stops working at once.
+    pub async fn end_session(&self, id: &str) -> Result<()> {
+        let url = self.url_of("v1/sessions/", id)?;
+        let response = self.send(self.http().delete(url)).await?;
+        expect_status(&response, StatusCode::NO_CONTENT)
+    }
+
+    /// The account's recent activity, newest first; `limit` 1–200, 50 when `None`.
+    pub async fn activity(&self, limit: Option<u32>) -> Result<Vec<ActivityEvent>> {
+        let mut url = self.client.url("v1/account/activity")?;
+        if let Some(limit) = limit {
+            url.query_pairs_mut().append_pair("limit", &limit.to_string());
+        }
+        let list: ActivityList = json(self.send(self.http().get(url)).await?).await?;
+        Ok(list.events)
+    }
+
+    /// `collection` + one path segment, percent-encoded: an id can never reach another path.
+    fn url_of(&self, collection: &str, id: &str) -> Result<reqwest::Url> {
+        let mut url = self.client.url(collection)?;
+        url.path_segments_mut()
+            .map_err(|_| Error::InvalidUrl(id.to_owned()))?
+            .pop_if_empty()
+            .push(id);
+        Ok(url)
     }
 
     /// Revoke All; returns how many were revoked.

@@ -46,13 +46,19 @@ pub enum ErrorCode {
     /// The password was right and the account needs a verification code too; or, on a server that
     /// requires it, the account must turn two-factor authentication on before it makes app passwords.
     SecondFactorRequired,
+    /// `scopes` empty or naming something other than mail, calendars, contacts or files.
+    InvalidScopes,
+    /// `expires_in_days` outside [`crate::EXPIRY_DAYS`].
+    InvalidExpiry,
+    /// A right app-specific password that may not reach what the request asked for.
+    InsufficientScope,
     /// A code this build does not know yet.
     Unknown,
 }
 
 impl ErrorCode {
     /// Every code a server of this version can send (all but [`ErrorCode::Unknown`]).
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::InvalidCredentials,
         ErrorCode::RateLimited,
         ErrorCode::Overloaded,
@@ -73,6 +79,9 @@ impl ErrorCode {
         ErrorCode::SecondFactorEnabled,
         ErrorCode::InvalidSecondFactor,
         ErrorCode::SecondFactorRequired,
+        ErrorCode::InvalidScopes,
+        ErrorCode::InvalidExpiry,
+        ErrorCode::InsufficientScope,
     ];
 
     /// The code as it travels: snake_case.
@@ -98,6 +107,9 @@ impl ErrorCode {
             ErrorCode::SecondFactorEnabled => "second_factor_enabled",
             ErrorCode::InvalidSecondFactor => "invalid_second_factor",
             ErrorCode::SecondFactorRequired => "second_factor_required",
+            ErrorCode::InvalidScopes => "invalid_scopes",
+            ErrorCode::InvalidExpiry => "invalid_expiry",
+            ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -197,7 +209,10 @@ mod tests {
             | ErrorCode::Internal
             | ErrorCode::SecondFactorEnabled
             | ErrorCode::InvalidSecondFactor
-            | ErrorCode::SecondFactorRequired => ErrorCode::ALL.iter().filter(|c| **c == code).count() == 1,
+            | ErrorCode::SecondFactorRequired
+            | ErrorCode::InvalidScopes
+            | ErrorCode::InvalidExpiry
+            | ErrorCode::InsufficientScope => ErrorCode::ALL.iter().filter(|c| **c == code).count() == 1,
         };
         for code in ErrorCode::ALL.into_iter().chain([ErrorCode::Unknown]) {
             assert!(listed(code), "{code:?}");

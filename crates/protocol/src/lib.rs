@@ -10,6 +10,7 @@
 //! - [`label`]: [`Label`], the name a user gives one password.
 //! - [`verifier`]: [`Verifier`], the argon2id PHC string the server stores instead of the password.
 //! - [`lookup`]: [`LookupTag`], 32 bits that pick the one candidate to verify.
+//! - [`scope`]: [`Scopes`], what one password may reach (mail, calendars, contacts, files).
 //! - [`wire`]: the JSON bodies of every request and response of the HTTP API.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
@@ -19,6 +20,7 @@ pub mod label;
 pub mod limits;
 pub mod lookup;
 pub mod password;
+pub mod scope;
 pub mod verifier;
 pub mod wire;
 
@@ -26,9 +28,10 @@ pub use error_code::ErrorCode;
 pub use identity::{AppPasswordId, Email, EmailError};
 pub use label::{Label, LabelError};
 pub use limits::{
-    ParamsOutOfBounds, MAX_APP_PASSWORDS, MAX_EMAIL_BYTES, MAX_LABEL_CHARS, MIN_PRIMARY_PASSWORD_CHARS, RECOVERY_CODES,
+    ParamsOutOfBounds, EXPIRY_DAYS, MAX_ACTIVITY_EVENTS, MAX_APP_PASSWORDS, MAX_EMAIL_BYTES, MAX_LABEL_CHARS, MIN_PRIMARY_PASSWORD_CHARS, RECOVERY_CODES,
     TOTP_DIGITS, TOTP_PERIOD_SECS,
 };
 pub use lookup::{LookupTag, LookupTagError};
 pub use password::{AppPassword, AppPasswordError};
+pub use scope::{Scope, Scopes, ScopesError};
 pub use verifier::{Argon2Memory, Verifier, VerifierError, VerifierParams};

@@ -11,6 +11,12 @@ pub const MAX_APP_PASSWORDS: u32 = 25;
 /// A label is 1 to this many characters after trimming and NFC normalisation.
 pub const MAX_LABEL_CHARS: usize = 60;
 
+/// An app-specific password may be made to expire after this many days (absent: it never does).
+pub const EXPIRY_DAYS: RangeInclusive<i64> = 1..=365;
+
+/// `GET /v1/account/activity` answers at most this many events (50 when not asked).
+pub const MAX_ACTIVITY_EVENTS: u32 = 200;
+
 /// Shortest primary password accepted, in characters.
 pub const MIN_PRIMARY_PASSWORD_CHARS: usize = 12;
 

@@ -7,7 +7,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{AppPasswordId, Email, ErrorCode, VerifierParams};
+use crate::{AppPasswordId, Email, ErrorCode, Scopes, VerifierParams};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
@@ -170,6 +170,12 @@ pub struct AppPasswordInfo {
     pub label: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// What it may reach; all four from a server that predates scopes.
+    #[serde(default)]
+    pub scopes: Scopes,
+    /// When it stops working; `null`: never.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// `GET /v1/app-passwords`: active passwords, newest first.
@@ -188,6 +194,20 @@ pub struct CreateAppPasswordRequest {
     pub verifier: String,
     /// 8 lowercase hex characters.
     pub lookup_tag: String,
+    /// What it may reach, a non-empty subset of `mail`, `calendars`, `contacts`, `files`; absent: all four.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
+    pub scopes: Option<Vec<String>>,
+    /// Days until it stops working, 1–365; absent: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_days: Option<i64>,
+}
+
+/// `PATCH /v1/app-passwords/{id}`: a new label, under the same rules as a new password's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RenameAppPasswordRequest {
+    pub label: String,
 }
 
 /// `DELETE /v1/app-passwords` (Revoke All)
@@ -204,6 +224,85 @@ pub struct WhoAmI {
     pub email: Email,
     pub app_password_id: AppPasswordId,
     pub label: String,
+    #[serde(default)]
+    pub scopes: Scopes,
+}
+
+/// `GET /v1/app-auth/whoami?scope=…`: the app names what it is about to reach.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct WhoAmIQuery {
+    /// `mail`, `calendars`, `contacts` or `files`: answered 403 `insufficient_scope` when the password may not
+    /// reach it.
+    pub scope: Option<String>,
+}
+
+/// One signed-in device: a session of the account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SessionInfo {
+    /// Opaque; names the session for `DELETE /v1/sessions/{id}` (never its token).
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// The app that signed in, from its User-Agent: "Keyturn 0.1.0 on Linux".
+    pub client: String,
+    /// The session this request was made with.
+    pub current: bool,
+}
+
+/// `GET /v1/sessions`: the account's signed-in devices, the newest sign-in first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SessionList {
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// What happened, as `GET /v1/account/activity` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    AppPasswordCreated,
+    AppPasswordRenamed,
+    AppPasswordRevoked,
+    AppPasswordsRevokedAll,
+    AppPasswordExpired,
+    /// A third-party app signed in with an app-specific password (at most one a minute per password).
+    AppSignIn,
+    SignIn,
+    FailedSignIn,
+    PasswordChanged,
+    /// A kind from a newer server.
+    #[serde(other)]
+    Other,
+}
+
+/// One event of the account's recent activity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ActivityEvent {
+    pub at: DateTime<Utc>,
+    pub kind: ActivityKind,
+    /// The app-specific password's label (its new one, for a rename); `null` for events about the account.
+    pub label: Option<String>,
+    /// The client's address; `null` when the server or support staff did it.
+    pub address: Option<String>,
+}
+
+/// `GET /v1/account/activity`: newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ActivityList {
+    pub events: Vec<ActivityEvent>,
+}
+
+/// `GET /v1/account/activity?limit=N`
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct ActivityQuery {
+    /// 1–200; 50 when absent.
+    pub limit: Option<u32>,
 }
 
 /// Every error: `{"error":{"code":"…","message":"…"}}`.

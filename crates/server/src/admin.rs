@@ -5,7 +5,8 @@ use std::io::Write;
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
-use keyturn_protocol::{Email, Label, VerifierParams};
+use keyturn_protocol::wire::SessionInfo;
+use keyturn_protocol::{Email, Label, Scopes, VerifierParams};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
@@ -22,8 +23,11 @@ struct AccountLine {
 #[derive(Serialize)]
 struct AppPasswordLine {
     label: String,
+    scopes: Scopes,
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    /// "active", "expired" or "revoked".
     state: &'static str,
     revoked_at: Option<DateTime<Utc>>,
 }
@@ -86,16 +90,25 @@ pub async fn list_accounts(store: &Store, json: bool, out: &mut dyn Write) -> an
 
 pub async fn list_app_passwords(store: &Store, email: &str, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     let account = account(store, email).await?;
+    let now = Utc::now();
     let lines: Vec<AppPasswordLine> = store
         .all_app_passwords(&account.id)
         .await?
         .into_iter()
         .map(|r| AppPasswordLine {
+            state: if r.expired() || r.is_due(now) {
+                "expired"
+            } else if r.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "active"
+            },
             label: r.label,
+            scopes: r.scopes,
             created_at: r.created_at,
             last_used_at: r.last_used_at,
-            state: if r.revoked_at.is_some() { "revoked" } else { "active" },
-            revoked_at: r.revoked_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at.or(r.expires_at.filter(|at| *at <= now)),
         })
         .collect();
     if json {
@@ -106,22 +119,76 @@ pub async fn list_app_passwords(store: &Store, email: &str, json: bool, out: &mu
         return Ok(());
     }
     let width = lines.iter().map(|l| l.label.chars().count()).max().unwrap_or(5).max(5);
-    writeln!(out, "{:width$}  {:20}  {:20}  STATE", "LABEL", "CREATED", "LAST USED")?;
+    let access = |l: &AppPasswordLine| {
+        if l.scopes == Scopes::EVERYTHING {
+            "all".to_owned()
+        } else {
+            l.scopes.to_string()
+        }
+    };
+    let access_width = lines.iter().map(|l| access(l).len()).max().unwrap_or(6).max(6);
+    writeln!(
+        out,
+        "{:width$}  {:access_width$}  {:20}  {:20}  {:20}  STATE",
+        "LABEL", "ACCESS", "CREATED", "LAST USED", "EXPIRES"
+    )?;
     for l in &lines {
         let pad = width - l.label.chars().count();
         let last = l
             .last_used_at
             .map_or_else(|| "Never used".to_owned(), |t| when(Some(t)));
+        let expires = l.expires_at.map_or_else(|| "Never".to_owned(), |t| when(Some(t)));
         writeln!(
             out,
-            "{}{}  {:20}  {:20}  {}",
+            "{}{}  {:access_width$}  {:20}  {:20}  {:20}  {}",
             l.label,
             " ".repeat(pad),
+            access(l),
             when(Some(l.created_at)),
             last,
+            expires,
             l.state
         )?;
     }
+    Ok(())
+}
+
+/// A user's signed-in devices, the newest sign-in first.
+pub async fn list_sessions(store: &Store, email: &str, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    let account = account(store, email).await?;
+    let sessions: Vec<SessionInfo> = store.sessions(&account.id, None, Utc::now()).await?;
+    if json {
+        return write_json(out, &sessions);
+    }
+    if sessions.is_empty() {
+        writeln!(out, "{} is not signed in anywhere.", account.email)?;
+        return Ok(());
+    }
+    let width = sessions.iter().map(|s| s.id.len()).max().unwrap_or(2).max(2);
+    writeln!(out, "{:width$}  {:20}  {:20}  CLIENT", "ID", "SIGNED IN", "LAST SEEN")?;
+    for s in &sessions {
+        writeln!(
+            out,
+            "{:width$}  {:20}  {:20}  {}",
+            s.id,
+            when(Some(s.created_at)),
+            when(Some(s.last_seen_at)),
+            s.client
+        )?;
+    }
+    Ok(())
+}
+
+/// Signs one of a user's devices out by the session's id (from `sessions list`); audited.
+pub async fn end_session(store: &Store, email: &str, id: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    let account = account(store, email).await?;
+    if !store
+        .end_session(&account.id, id.trim(), Origin::AdminCli, Utc::now())
+        .await?
+    {
+        bail!("{} has no signed-in device with id {:?}", account.email, id.trim());
+    }
+    writeln!(out, "Signed out session {} of {}.", id.trim(), account.email)?;
     Ok(())
 }
 

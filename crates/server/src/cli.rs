@@ -35,6 +35,9 @@ enum Command {
     /// See and revoke a user's app-specific passwords.
     #[command(subcommand)]
     AppPasswords(AppPasswordsCommand),
+    /// See a user's signed-in devices, and sign one out.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
     /// A user's two-factor authentication: see it, or reset it for a user who lost the phone.
     #[command(subcommand)]
     SecondFactor(SecondFactorCommand),
@@ -151,7 +154,7 @@ enum AccountsCommand {
 
 #[derive(Subcommand)]
 enum AppPasswordsCommand {
-    /// Label, created, last used and state of each of a user's app-specific passwords.
+    /// Label, access, created, last used, expiry and state of each of a user's app-specific passwords.
     List {
         email: String,
         #[command(flatten)]
@@ -169,6 +172,25 @@ enum AppPasswordsCommand {
     /// Revoke all of a user's app-specific passwords.
     RevokeAll {
         email: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum SessionsCommand {
+    /// Each signed-in device: its id, when it signed in, when it was last seen, and the app.
+    List {
+        email: String,
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign one device out by its id (from `sessions list`); the app there asks for the password again.
+    End {
+        email: String,
+        id: String,
         #[command(flatten)]
         db: DbArg,
     },
@@ -245,6 +267,12 @@ pub async fn main() -> anyhow::Result<()> {
         }
         Command::AppPasswords(AppPasswordsCommand::RevokeAll { email, db }) => {
             admin::revoke_all(&open(&db).await?, &email, &mut out).await
+        }
+        Command::Sessions(SessionsCommand::List { email, db, json }) => {
+            admin::list_sessions(&open(&db).await?, &email, json, &mut out).await
+        }
+        Command::Sessions(SessionsCommand::End { email, id, db }) => {
+            admin::end_session(&open(&db).await?, &email, &id, &mut out).await
         }
         Command::SecondFactor(SecondFactorCommand::Status { email, db, json }) => {
             admin::second_factor_status(&open(&db).await?, &email, json, &mut out).await

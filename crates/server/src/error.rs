@@ -5,7 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use keyturn_protocol::wire::{ErrorBody, ErrorDetail};
-use keyturn_protocol::{ErrorCode, LabelError, VerifierError, MAX_APP_PASSWORDS};
+use keyturn_protocol::{ErrorCode, LabelError, ScopesError, VerifierError, EXPIRY_DAYS, MAX_APP_PASSWORDS};
 
 use crate::credentials::{HashError, Overloaded};
 use crate::password_policy::WeakPassword;
@@ -45,8 +45,17 @@ pub enum ApiError {
     IdempotencyMismatch,
     #[error("The Idempotency-Key header is required.")]
     MissingIdempotencyKey,
+    #[error("{0}")]
+    InvalidScopes(ScopesError),
+    #[error("An app-specific password expires after {} to {} days, or never.", EXPIRY_DAYS.start(), EXPIRY_DAYS.end())]
+    InvalidExpiry,
+    /// A right app-specific password that may not reach what was asked.
+    #[error("This app-specific password can't be used for {0}. Make one that can.")]
+    InsufficientScope(&'static str),
     #[error("No such app-specific password.")]
     NotFound,
+    #[error("No such signed-in device.")]
+    NoSuchSession,
     #[error("No such endpoint.")]
     NoSuchEndpoint,
     #[error("The request body is larger than {} KiB.", crate::MAX_BODY_BYTES / 1024)]
@@ -90,7 +99,10 @@ impl ApiError {
             ApiError::LimitReached => ErrorCode::LimitReached,
             ApiError::IdempotencyMismatch => ErrorCode::IdempotencyMismatch,
             ApiError::MissingIdempotencyKey => ErrorCode::MissingIdempotencyKey,
-            ApiError::NotFound | ApiError::NoSuchEndpoint => ErrorCode::NotFound,
+            ApiError::InvalidScopes(_) => ErrorCode::InvalidScopes,
+            ApiError::InvalidExpiry => ErrorCode::InvalidExpiry,
+            ApiError::InsufficientScope(_) => ErrorCode::InsufficientScope,
+            ApiError::NotFound | ApiError::NoSuchSession | ApiError::NoSuchEndpoint => ErrorCode::NotFound,
             ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             ApiError::BadRequest(_) => ErrorCode::BadRequest,
             ApiError::Internal(_) => ErrorCode::Internal,
@@ -108,13 +120,15 @@ impl ApiError {
             | ApiError::Unauthenticated
             | ApiError::WrongSecondFactor
             | ApiError::SecondFactorRequired => StatusCode::UNAUTHORIZED,
-            ApiError::SecondFactorFirst => StatusCode::FORBIDDEN,
+            ApiError::SecondFactorFirst | ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::WeakPassword(_)
             | ApiError::InvalidLabel(_)
             | ApiError::InvalidVerifier(_)
             | ApiError::InvalidLookupTag
+            | ApiError::InvalidScopes(_)
+            | ApiError::InvalidExpiry
             | ApiError::UnconfirmedSecondFactor => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::DuplicateLabel
             | ApiError::LookupTagConflict
@@ -122,7 +136,9 @@ impl ApiError {
             | ApiError::IdempotencyMismatch
             | ApiError::SecondFactorEnabled => StatusCode::CONFLICT,
             ApiError::MissingIdempotencyKey | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotFound | ApiError::NoSuchEndpoint | ApiError::SecondFactorOff => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NoSuchSession | ApiError::NoSuchEndpoint | ApiError::SecondFactorOff => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -231,6 +247,10 @@ mod tests {
             ApiError::SecondFactorOff,
             ApiError::SecondFactorRequired,
             ApiError::SecondFactorFirst,
+            ApiError::InvalidScopes(keyturn_protocol::ScopesError::Empty),
+            ApiError::InvalidExpiry,
+            ApiError::InsufficientScope("mail"),
+            ApiError::NoSuchSession,
         ]
     }
 
@@ -264,9 +284,13 @@ mod tests {
                 ApiError::SecondFactorOff => 22,
                 ApiError::SecondFactorRequired => 23,
                 ApiError::SecondFactorFirst => 24,
+                ApiError::InvalidScopes(_) => 25,
+                ApiError::InvalidExpiry => 26,
+                ApiError::InsufficientScope(_) => 27,
+                ApiError::NoSuchSession => 28,
             })
             .collect::<std::collections::BTreeSet<_>>();
-        assert_eq!(seen.len(), 25);
+        assert_eq!(seen.len(), 29);
     }
 
     #[test]

@@ -132,7 +132,8 @@ pub async fn run_metrics(
         .await
 }
 
-/// Deletes expired sessions and old idempotency keys every `purge_every`, for as long as the server runs.
+/// Every `purge_every`, for as long as the server runs: deletes expired sessions and old idempotency keys, and
+/// marks app-specific passwords past their expiry expired (each with its line in the audit trail).
 async fn purge_expired(state: AppState) {
     let mut every = tokio::time::interval(state.purge_every);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -142,6 +143,11 @@ async fn purge_expired(state: AppState) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired sessions and idempotency keys deleted"),
             Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
+        }
+        match state.store.expire_all_due(state.clock.now()).await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "app-specific passwords expired"),
+            Err(e) => tracing::warn!(error = %e, "expiring app-specific passwords failed"),
         }
     }
 }

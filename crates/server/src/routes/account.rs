@@ -3,12 +3,12 @@ use std::net::IpAddr;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use keyturn_protocol::wire::{AccountInfo, ChangePasswordRequest, ErrorBody};
-use keyturn_protocol::MAX_APP_PASSWORDS;
+use keyturn_protocol::wire::{AccountInfo, ActivityList, ActivityQuery, ChangePasswordRequest, ErrorBody};
+use keyturn_protocol::{MAX_ACTIVITY_EVENTS, MAX_APP_PASSWORDS};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ClientIp, Session};
+use crate::extract::{ApiJson, ApiQuery, ClientIp, Session};
 use crate::password_policy;
 use crate::routes::second_factor::verify_code;
 use crate::throttle::Scope;
@@ -20,7 +20,10 @@ use crate::AppState;
 ))]
 #[tracing::instrument(skip_all, fields(account = %session.account))]
 pub async fn get_account(State(app): State<AppState>, session: Session) -> Result<Json<AccountInfo>, ApiError> {
-    let active = app.store.count_active_app_passwords(&session.account).await?;
+    let active = app
+        .store
+        .count_active_app_passwords(&session.account, app.clock.now())
+        .await?;
     let second_factor = app.store.second_factor_on(&session.account).await?;
     Ok(Json(AccountInfo {
         email: session.email,
@@ -28,6 +31,36 @@ pub async fn get_account(State(app): State<AppState>, session: Session) -> Resul
         max_app_passwords: MAX_APP_PASSWORDS,
         second_factor,
     }))
+}
+
+/// Events asked for when `limit` is absent.
+const DEFAULT_ACTIVITY_EVENTS: u32 = 50;
+
+/// The account's recent activity, newest first: app-specific passwords created, renamed, revoked (one or
+/// all) and expired, app sign-ins (at most one a minute per password), sign-ins and failed ones, password
+/// changes.
+#[utoipa::path(get, path = "/v1/account/activity", tag = "account", security(("bearer" = [])),
+    params(ActivityQuery), responses(
+    (status = 200, body = ActivityList),
+    (status = 400, description = "`bad_request`: a limit outside 1–200", body = ErrorBody),
+    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+))]
+#[tracing::instrument(skip_all, fields(account = %session.account))]
+pub async fn activity(
+    State(app): State<AppState>,
+    session: Session,
+    ApiQuery(query): ApiQuery<ActivityQuery>,
+) -> Result<Json<ActivityList>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_ACTIVITY_EVENTS);
+    if !(1..=MAX_ACTIVITY_EVENTS).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be from 1 to {MAX_ACTIVITY_EVENTS}."
+        )));
+    }
+    // A password that expired since anyone last looked gets its "expired" event before the list is read.
+    app.store.expire_due(&session.account, app.clock.now()).await?;
+    let events = app.store.activity(&session.account, limit).await?;
+    Ok(Json(ActivityList { events }))
 }
 
 /// Change the primary password. Revokes every app-specific password and ends every other session.

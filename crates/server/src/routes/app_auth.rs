@@ -7,13 +7,13 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::Duration;
-use keyturn_protocol::wire::{ErrorBody, WhoAmI};
-use keyturn_protocol::{AppPassword, LookupTag};
+use keyturn_protocol::wire::{ErrorBody, WhoAmI, WhoAmIQuery};
+use keyturn_protocol::{AppPassword, LookupTag, Scope as AccessScope};
 use zeroize::Zeroizing;
 
 use crate::credentials::Overloaded;
 use crate::error::ApiError;
-use crate::extract::{claimed_email, ClientIp};
+use crate::extract::{claimed_email, ApiQuery, ClientIp};
 use crate::store::{AuditKind, Candidate};
 use crate::throttle::Scope;
 use crate::verified_cache::Proof;
@@ -22,10 +22,14 @@ use crate::AppState;
 /// `last_used_at` (and the "app sign-in" audit line) is written at most this often per password.
 const MARK_USED_EVERY: Duration = Duration::minutes(1);
 
-/// Sign in as a third-party app. Accepts only app-specific passwords, in any case, with or without hyphens.
-#[utoipa::path(get, path = "/v1/app-auth/whoami", tag = "app-auth", security(("basic" = [])), responses(
+/// Sign in as a third-party app. Accepts only app-specific passwords, in any case, with or without hyphens,
+/// and not after they expire. With `?scope=…`, only a password that may reach it.
+#[utoipa::path(get, path = "/v1/app-auth/whoami", tag = "app-auth", security(("basic" = [])), params(WhoAmIQuery),
+    responses(
     (status = 200, body = WhoAmI),
     (status = 401, description = "`invalid_credentials`, with `WWW-Authenticate: Basic realm=\"keyturn\"`", body = ErrorBody),
+    (status = 403, description = "`insufficient_scope`: the password is right and may not reach the scope asked for", body = ErrorBody),
+    (status = 422, description = "`invalid_scopes`: the scope asked for is none of the four", body = ErrorBody),
     (status = 429, description = "`rate_limited`", body = ErrorBody,
         headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
     (status = 503, description = "`overloaded`", body = ErrorBody,
@@ -35,8 +39,15 @@ const MARK_USED_EVERY: Duration = Duration::minutes(1);
 pub async fn whoami(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
+    ApiQuery(query): ApiQuery<WhoAmIQuery>,
     headers: HeaderMap,
 ) -> Result<Json<WhoAmI>, ApiError> {
+    let wanted = query
+        .scope
+        .as_deref()
+        .map(AccessScope::parse)
+        .transpose()
+        .map_err(ApiError::InvalidScopes)?;
     let (email, password) = basic_credentials(&headers).ok_or(ApiError::AppAuthFailed)?;
     let email = claimed_email(&email).map_err(|_| ApiError::AppAuthFailed)?;
     let now = app.clock.now();
@@ -49,7 +60,11 @@ pub async fn whoami(
         (parsed, proof)
     });
     let mut candidates = match (&account, &parsed) {
-        (Some(account), Some((parsed, _))) => app.store.candidates(&account.id, &LookupTag::of(parsed)).await?,
+        (Some(account), Some((parsed, _))) => {
+            app.store
+                .candidates(&account.id, &LookupTag::of(parsed), now)
+                .await?
+        },
         _ => Vec::new(),
     };
     let cached = parsed
@@ -92,6 +107,10 @@ pub async fn whoami(
     let span = tracing::Span::current();
     span.record("account", tracing::field::display(&account.id));
     span.record("id", tracing::field::display(&candidate.id));
+    // Only after the password proved right: a wrong one is refused as wrong, whatever it asked to reach.
+    if let Some(scope) = wanted.filter(|scope| !candidate.scopes.contains(*scope)) {
+        return Err(ApiError::InsufficientScope(scope.as_str()));
+    }
     if candidate.last_used_at.is_none_or(|t| now - t >= MARK_USED_EVERY) {
         app.store.mark_used(&candidate.id, now).await?;
         app.store
@@ -102,6 +121,7 @@ pub async fn whoami(
         email: account.email.clone(),
         app_password_id: candidate.id,
         label: candidate.label,
+        scopes: candidate.scopes,
     }))
 }
 

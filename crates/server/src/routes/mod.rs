@@ -22,9 +22,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(config::get_config))
-        .routes(routes!(sessions::create_session))
+        .routes(routes!(sessions::create_session, sessions::list_sessions))
         .routes(routes!(sessions::delete_current_session))
+        .routes(routes!(sessions::end_session))
         .routes(routes!(account::get_account))
+        .routes(routes!(account::activity))
         .routes(routes!(account::change_password))
         .routes(routes!(second_factor::enrol, second_factor::disable))
         .routes(routes!(second_factor::confirm))
@@ -33,7 +35,7 @@ pub fn api() -> OpenApiRouter<AppState> {
             app_passwords::create,
             app_passwords::revoke_all
         ))
-        .routes(routes!(app_passwords::revoke))
+        .routes(routes!(app_passwords::revoke, app_passwords::rename))
         .routes(routes!(app_auth::whoami))
 }
 

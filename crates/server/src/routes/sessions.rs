@@ -1,7 +1,8 @@
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::header::USER_AGENT;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use keyturn_protocol::wire::{AccountSummary, ErrorBody, SessionCreated, SignInRequest};
+use keyturn_protocol::wire::{AccountSummary, ErrorBody, SessionCreated, SessionList, SignInRequest};
 use secrecy::SecretString;
 
 use crate::error::ApiError;
@@ -25,6 +26,7 @@ use crate::AppState;
 pub async fn create_session(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
     let email = claimed_email(&request.email).map_err(|_| ApiError::InvalidCredentials)?;
@@ -65,7 +67,11 @@ pub async fn create_session(
         rehash(&app, &account.id, password).await;
     }
     let (token, token_hash) = SessionToken::issue();
-    let expires_at = app.store.insert_session(&token_hash, &account.id, now).await?;
+    let client = client_name(headers.get(USER_AGENT).and_then(|v| v.to_str().ok()));
+    let expires_at = app
+        .store
+        .insert_session(&token_hash, &account.id, &client, now)
+        .await?;
     app.store.record(&account.id, ip.into(), AuditKind::SignIn, now).await?;
     tracing::info!("signed in");
     let body = SessionCreated {
@@ -94,6 +100,70 @@ pub async fn delete_current_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The account's signed-in devices: every live session, the newest sign-in first, this one marked `current`.
+#[utoipa::path(get, path = "/v1/sessions", tag = "sessions", security(("bearer" = [])), responses(
+    (status = 200, body = SessionList),
+    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+))]
+#[tracing::instrument(name = "list_sessions", skip_all, fields(account = %session.account))]
+pub async fn list_sessions(State(app): State<AppState>, session: Session) -> Result<Json<SessionList>, ApiError> {
+    let sessions = app
+        .store
+        .sessions(&session.account, Some(&session.token), app.clock.now())
+        .await?;
+    Ok(Json(SessionList { sessions }))
+}
+
+/// Sign a device out: that session's token stops working at once. The current session's id works too.
+#[utoipa::path(delete, path = "/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The session's id from `GET /v1/sessions`")), responses(
+    (status = 204),
+    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    (status = 404, description = "`not_found`, also for another account's session", body = ErrorBody),
+))]
+#[tracing::instrument(name = "end_session", skip_all, fields(account = %session.account))]
+pub async fn end_session(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if !app
+        .store
+        .end_session(&session.account, &id, ip.into(), app.clock.now())
+        .await?
+    {
+        return Err(ApiError::NoSuchSession);
+    }
+    tracing::info!("device signed out");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Longest client name kept, in characters.
+const MAX_CLIENT_CHARS: usize = 100;
+
+/// The app that signed in, in words, from its User-Agent: Keyturn's own `Keyturn/0.1.0 (Linux)` reads
+/// "Keyturn 0.1.0 on Linux"; anything else is kept as sent, without control characters and cut to
+/// [`MAX_CLIENT_CHARS`]; none at all is "Unknown app".
+fn client_name(user_agent: Option<&str>) -> String {
+    let cleaned: String = user_agent
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_CLIENT_CHARS)
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        return "Unknown app".to_owned();
+    }
+    let keyturn = cleaned.strip_prefix("Keyturn/").and_then(|rest| {
+        let (version, system) = rest.split_once(" (")?;
+        let system = system.strip_suffix(')')?;
+        (!version.is_empty() && !system.is_empty()).then(|| format!("Keyturn {version} on {system}"))
+    });
+    keyturn.unwrap_or_else(|| cleaned.to_owned())
+}
+
 /// The password was stored with older argon2 parameters: now that it is known, store it with the current ones.
 /// Best effort: a sign-in never fails for it.
 async fn rehash(app: &AppState, account: &AccountId, password: SecretString) {
@@ -103,5 +173,36 @@ async fn rehash(app: &AppState, account: &AccountId, password: SecretString) {
             Err(e) => tracing::warn!(error = %e, "could not store the rehashed password"),
         },
         Err(e) => tracing::warn!(error = %e, "could not rehash the password"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn keyturn_names_itself_and_its_system() {
+        assert_eq!(client_name(Some("Keyturn/0.1.0 (Linux)")), "Keyturn 0.1.0 on Linux");
+        assert_eq!(client_name(Some("Keyturn/2.3.4 (macOS)")), "Keyturn 2.3.4 on macOS");
+    }
+
+    #[test]
+    fn other_clients_are_named_as_they_say() {
+        assert_eq!(client_name(Some("curl/8.5.0")), "curl/8.5.0");
+        assert_eq!(client_name(Some("Keyturn/ (Linux)")), "Keyturn/ (Linux)");
+        assert_eq!(client_name(None), "Unknown app");
+        assert_eq!(client_name(Some("  ")), "Unknown app");
+    }
+
+    proptest! {
+        #[test]
+        fn a_name_is_short_and_has_no_control_characters(agent in "[\\s\\S]{0,300}") {
+            let name = client_name(Some(&agent));
+            prop_assert!(name.chars().count() <= MAX_CLIENT_CHARS);
+            prop_assert!(!name.chars().any(char::is_control));
+            prop_assert!(!name.is_empty());
+        }
     }
 }

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 use keyturn_protocol::wire::AppPasswordInfo;
-use keyturn_protocol::{AppPasswordId, ErrorCode, Label, LookupTag, Verifier, MAX_APP_PASSWORDS};
+use keyturn_protocol::{AppPasswordId, ErrorCode, Label, LookupTag, Scopes, Verifier, MAX_APP_PASSWORDS};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -18,7 +18,7 @@ pub(super) const LIMIT_TRIGGER_MESSAGE: &str = ErrorCode::LimitReached.as_str();
 macro_rules! list_ordered_by {
     ($insert_order:literal) => {
         concat!(
-            "SELECT id, label, created_at, last_used_at, revoked_at FROM app_passwords
+            "SELECT id, label, scopes, created_at, last_used_at, expires_at, revoked_at FROM app_passwords
      WHERE account_id = $1 AND ($2 OR revoked_at IS NULL) ORDER BY created_at DESC, ",
             $insert_order,
             " DESC"
@@ -34,13 +34,16 @@ pub(super) fn list(backend: Backend) -> &'static str {
     }
 }
 
-/// A row as support staff see it: active or revoked.
+/// A row as support staff see it: active, expired or revoked.
 #[derive(Clone, Debug, Serialize)]
 pub struct AppPasswordRow {
     pub id: AppPasswordId,
     pub label: String,
+    pub scopes: Scopes,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it stopped working: revoked, or (the same as `expires_at`) expired.
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -49,8 +52,10 @@ impl AppPasswordRow {
         Ok(Self {
             id: AppPasswordId::new(row.try_get::<String, _>("id")?),
             label: row.try_get("label")?,
+            scopes: stored_scopes(row)?,
             created_at: from_millis(row.try_get("created_at")?)?,
             last_used_at: optional_millis(row.try_get("last_used_at")?)?,
+            expires_at: optional_millis(row.try_get("expires_at")?)?,
             revoked_at: optional_millis(row.try_get("revoked_at")?)?,
         })
     }
@@ -61,14 +66,32 @@ impl AppPasswordRow {
             label: self.label.clone(),
             created_at: self.created_at,
             last_used_at: self.last_used_at,
+            scopes: self.scopes,
+            expires_at: self.expires_at,
         }
     }
+
+    /// Past its expiry but not yet marked so.
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// It stopped working by expiring, not by a revoke.
+    pub fn expired(&self) -> bool {
+        self.revoked_at.is_some() && self.revoked_at == self.expires_at
+    }
+}
+
+fn stored_scopes(row: &AnyRow) -> Result<Scopes, StoreError> {
+    let stored: String = row.try_get("scopes")?;
+    Scopes::from_stored(&stored).map_err(|_| StoreError::Corrupt(format!("scopes {stored:?}")))
 }
 
 /// An active password whose lookup tag matched a sign-in attempt.
 pub struct Candidate {
     pub id: AppPasswordId,
     pub label: String,
+    pub scopes: Scopes,
     pub verifier: Verifier,
     pub last_used_at: Option<DateTime<Utc>>,
 }
@@ -80,6 +103,8 @@ pub struct NewAppPassword<'a> {
     pub label: &'a Label,
     pub verifier: &'a Verifier,
     pub lookup_tag: &'a LookupTag,
+    pub scopes: Scopes,
+    pub expires_at: Option<DateTime<Utc>>,
     pub origin: Origin,
 }
 
@@ -103,6 +128,8 @@ impl Store {
         if let Some(answer) = idempotency::earlier_answer(&mut tx, new.account, new.key, new.fingerprint, now).await? {
             return Ok(CreateOutcome::Replayed(answer));
         }
+        // Expired passwords stop counting toward the limit and free their label and tag, for the trigger too.
+        expire_due_in(&mut tx, new.account, now).await?;
         let active = count_active(&mut tx, new.account).await?;
         if active >= MAX_APP_PASSWORDS {
             return Err(StoreError::LimitReached);
@@ -124,10 +151,13 @@ impl Store {
             label: new.label.as_str().to_owned(),
             created_at: now,
             last_used_at: None,
+            scopes: new.scopes,
+            expires_at: new.expires_at,
         };
         sqlx::query(
-            "INSERT INTO app_passwords (id, account_id, label, label_key, verifier, lookup_tag, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO app_passwords
+             (id, account_id, label, label_key, verifier, lookup_tag, created_at, scopes, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(info.id.as_str())
         .bind(new.account.as_str())
@@ -136,6 +166,8 @@ impl Store {
         .bind(new.verifier.as_str())
         .bind(new.lookup_tag.as_str())
         .bind(millis(now))
+        .bind(new.scopes.to_stored())
+        .bind(new.expires_at.map(millis))
         .execute(&mut *tx)
         .await
         .map_err(|e| {
@@ -161,9 +193,19 @@ impl Store {
         Ok(CreateOutcome::Created(info))
     }
 
-    /// Active passwords, newest first.
-    pub async fn active_app_passwords(&self, account: &AccountId) -> Result<Vec<AppPasswordRow>, StoreError> {
-        self.app_passwords(account, false).await
+    /// Active passwords, newest first. One that expired since the last look is marked expired first (a write
+    /// only then; a list with none due is one read).
+    pub async fn active_app_passwords(
+        &self,
+        account: &AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AppPasswordRow>, StoreError> {
+        let mut rows = self.app_passwords(account, false).await?;
+        if rows.iter().any(|row| row.is_due(now)) {
+            self.expire_due(account, now).await?;
+            rows.retain(|row| !row.is_due(now));
+        }
+        Ok(rows)
     }
 
     /// Every password the account ever had, newest first; for support staff.
@@ -180,18 +222,34 @@ impl Store {
         rows.iter().map(AppPasswordRow::from_row).collect()
     }
 
-    pub async fn count_active_app_passwords(&self, account: &AccountId) -> Result<u32, StoreError> {
-        count_active(&mut *self.pool.acquire().await?, account).await
+    /// Active passwords not yet past their expiry.
+    pub async fn count_active_app_passwords(&self, account: &AccountId, now: DateTime<Utc>) -> Result<u32, StoreError> {
+        let active = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM app_passwords
+             WHERE account_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+        )
+        .bind(account.as_str())
+        .bind(millis(now))
+        .fetch_one(&self.pool)
+        .await?;
+        count(active)
     }
 
-    /// Active passwords of the account with this lookup tag: almost always zero or one.
-    pub async fn candidates(&self, account: &AccountId, tag: &LookupTag) -> Result<Vec<Candidate>, StoreError> {
+    /// Active, unexpired passwords of the account with this lookup tag: almost always zero or one.
+    pub async fn candidates(
+        &self,
+        account: &AccountId,
+        tag: &LookupTag,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Candidate>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, label, verifier, last_used_at FROM app_passwords
-             WHERE account_id = $1 AND lookup_tag = $2 AND revoked_at IS NULL",
+            "SELECT id, label, scopes, verifier, last_used_at FROM app_passwords
+             WHERE account_id = $1 AND lookup_tag = $2 AND revoked_at IS NULL
+             AND (expires_at IS NULL OR expires_at > $3)",
         )
         .bind(account.as_str())
         .bind(tag.as_str())
+        .bind(millis(now))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -199,6 +257,7 @@ impl Store {
                 Ok(Candidate {
                     id: AppPasswordId::new(r.try_get::<String, _>("id")?),
                     label: r.try_get("label")?,
+                    scopes: stored_scopes(r)?,
                     verifier: Verifier::from_stored(r.try_get("verifier")?),
                     last_used_at: optional_millis(r.try_get("last_used_at")?)?,
                 })
@@ -239,6 +298,79 @@ impl Store {
         }
         tx.commit().await?;
         Ok(label)
+    }
+
+    /// Gives one active password of this account a new label; `None` if there is no such active password
+    /// (another account's id included). The label must be free among the account's active passwords.
+    pub async fn rename_app_password(
+        &self,
+        account: &AccountId,
+        id: &AppPasswordId,
+        label: &Label,
+        origin: Origin,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AppPasswordRow>, StoreError> {
+        let mut tx = self.begin_write(account).await?;
+        expire_due_in(&mut tx, account, now).await?;
+        let row = sqlx::query(
+            "UPDATE app_passwords SET label = $1, label_key = $2
+             WHERE account_id = $3 AND id = $4 AND revoked_at IS NULL
+             RETURNING id, label, scopes, created_at, last_used_at, expires_at, revoked_at",
+        )
+        .bind(label.as_str())
+        .bind(label.uniqueness_key())
+        .bind(account.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::DuplicateLabel
+            } else {
+                e.into()
+            }
+        })?;
+        let Some(row) = row else { return Ok(None) };
+        audit::record_in(&mut tx, account, origin, AuditKind::Renamed, label.as_str(), now).await?;
+        tx.commit().await?;
+        AppPasswordRow::from_row(&row).map(Some)
+    }
+
+    /// Marks the account's passwords that are past their expiry expired, each with an "expired" line in the
+    /// audit trail at the moment it expired. Returns their ids.
+    pub async fn expire_due(&self, account: &AccountId, now: DateTime<Utc>) -> Result<Vec<AppPasswordId>, StoreError> {
+        // A read first: almost always nothing is due, and then no write lock is taken.
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM app_passwords
+             WHERE account_id = $1 AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= $2 LIMIT 1",
+        )
+        .bind(account.as_str())
+        .bind(millis(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin_write(account).await?;
+        let expired = expire_due_in(&mut tx, account, now).await?;
+        tx.commit().await?;
+        Ok(expired)
+    }
+
+    /// [`Store::expire_due`] for every account at once: the server's periodic sweep. Returns how many expired.
+    pub async fn expire_all_due(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let due: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT account_id FROM app_passwords
+             WHERE revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= $1",
+        )
+        .bind(millis(now))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut expired = 0;
+        for account in due {
+            expired += self.expire_due(&AccountId::from_stored(account), now).await?.len() as u64;
+        }
+        Ok(expired)
     }
 
     /// The id of the active password with this label (any case), for the admin CLI.
@@ -288,6 +420,32 @@ impl Store {
         audit::record_in(conn, account, origin, AuditKind::RevokedAll, &detail, now).await?;
         Ok(revoked.into_iter().map(AppPasswordId::new).collect())
     }
+}
+
+/// Marks the account's passwords past their expiry expired (revoked at that moment), inside the caller's
+/// writing transaction, and records each.
+async fn expire_due_in(
+    conn: &mut AnyConnection,
+    account: &AccountId,
+    now: DateTime<Utc>,
+) -> Result<Vec<AppPasswordId>, StoreError> {
+    let rows = sqlx::query(
+        "UPDATE app_passwords SET revoked_at = expires_at
+         WHERE account_id = $1 AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= $2
+         RETURNING id, label, expires_at",
+    )
+    .bind(account.as_str())
+    .bind(millis(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut expired = Vec::with_capacity(rows.len());
+    for row in rows {
+        let label: String = row.try_get("label")?;
+        let at = from_millis(row.try_get("expires_at")?)?;
+        audit::record_in(conn, account, Origin::Server, AuditKind::Expired, &label, at).await?;
+        expired.push(AppPasswordId::new(row.try_get::<String, _>("id")?));
+    }
+    Ok(expired)
 }
 
 async fn count_active(conn: &mut AnyConnection, account: &AccountId) -> Result<u32, StoreError> {

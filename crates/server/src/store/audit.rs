@@ -2,6 +2,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
+use keyturn_protocol::wire::{ActivityEvent, ActivityKind};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
@@ -11,11 +12,14 @@ use super::{from_millis, millis, AccountId, Store, StoreError};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuditKind {
     Created,
+    Renamed,
+    Expired,
     Revoked,
     RevokedAll,
     SignIn,
     FailedSignIn,
     SignOut,
+    SessionEnded,
     AppSignIn,
     FailedAppSignIn,
     PasswordChanged,
@@ -31,11 +35,14 @@ impl AuditKind {
     pub fn as_str(self) -> &'static str {
         match self {
             AuditKind::Created => "created",
+            AuditKind::Renamed => "renamed",
+            AuditKind::Expired => "expired",
             AuditKind::Revoked => "revoked",
             AuditKind::RevokedAll => "revoked-all",
             AuditKind::SignIn => "sign-in",
             AuditKind::FailedSignIn => "failed sign-in",
             AuditKind::SignOut => "sign-out",
+            AuditKind::SessionEnded => "device signed out",
             AuditKind::AppSignIn => "app sign-in",
             AuditKind::FailedAppSignIn => "failed app sign-in",
             AuditKind::PasswordChanged => "password changed",
@@ -47,13 +54,61 @@ impl AuditKind {
             AuditKind::RecoveryCodeUsed => "recovery code used",
         }
     }
+
+    /// How the account's recent activity names this kind; `None` for the kinds it leaves out (sign-outs,
+    /// failed app sign-ins, two-factor steps: support staff see them in the audit trail).
+    pub fn activity(self) -> Option<ActivityKind> {
+        Some(match self {
+            AuditKind::Created => ActivityKind::AppPasswordCreated,
+            AuditKind::Renamed => ActivityKind::AppPasswordRenamed,
+            AuditKind::Revoked => ActivityKind::AppPasswordRevoked,
+            AuditKind::RevokedAll => ActivityKind::AppPasswordsRevokedAll,
+            AuditKind::Expired => ActivityKind::AppPasswordExpired,
+            AuditKind::AppSignIn => ActivityKind::AppSignIn,
+            AuditKind::SignIn => ActivityKind::SignIn,
+            AuditKind::FailedSignIn => ActivityKind::FailedSignIn,
+            AuditKind::PasswordChanged => ActivityKind::PasswordChanged,
+            AuditKind::SignOut
+            | AuditKind::SessionEnded
+            | AuditKind::FailedAppSignIn
+            | AuditKind::SecondFactorPending
+            | AuditKind::SecondFactorOn
+            | AuditKind::SecondFactorOff
+            | AuditKind::SecondFactorReset
+            | AuditKind::FailedSecondFactor
+            | AuditKind::RecoveryCodeUsed => return None,
+        })
+    }
+
+    /// Whether the event's detail is the label of one app-specific password.
+    fn names_a_password(self) -> bool {
+        matches!(
+            self,
+            AuditKind::Created | AuditKind::Renamed | AuditKind::Expired | AuditKind::Revoked | AuditKind::AppSignIn
+        )
+    }
 }
+
+/// The kinds recent activity shows, as the audit trail stores them.
+const ACTIVITY_KINDS: [AuditKind; 9] = [
+    AuditKind::Created,
+    AuditKind::Renamed,
+    AuditKind::Revoked,
+    AuditKind::RevokedAll,
+    AuditKind::Expired,
+    AuditKind::AppSignIn,
+    AuditKind::SignIn,
+    AuditKind::FailedSignIn,
+    AuditKind::PasswordChanged,
+];
 
 /// Where a change came from: a client's address, or support staff at the admin CLI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     Client(IpAddr),
     AdminCli,
+    /// The server itself, as when a password expires.
+    Server,
 }
 
 impl From<IpAddr> for Origin {
@@ -67,6 +122,7 @@ impl fmt::Display for Origin {
         match self {
             Origin::Client(ip) => ip.fmt(f),
             Origin::AdminCli => f.write_str("admin-cli"),
+            Origin::Server => f.write_str("server"),
         }
     }
 }
@@ -103,6 +159,46 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;
         record_in(&mut conn, account, origin, kind, label, now).await
+    }
+
+    /// The account's recent activity, newest first: at most `limit` events of the kinds it shows.
+    pub async fn activity(&self, account: &AccountId, limit: u32) -> Result<Vec<ActivityEvent>, StoreError> {
+        let kinds = ACTIVITY_KINDS.map(AuditKind::as_str);
+        let rows = sqlx::query(
+            "SELECT at, kind, detail, client_addr FROM audit_events
+             WHERE account_id = $1 AND kind IN ($2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ORDER BY at DESC, id DESC LIMIT $11",
+        )
+        .bind(account.as_str())
+        .bind(kinds[0])
+        .bind(kinds[1])
+        .bind(kinds[2])
+        .bind(kinds[3])
+        .bind(kinds[4])
+        .bind(kinds[5])
+        .bind(kinds[6])
+        .bind(kinds[7])
+        .bind(kinds[8])
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let stored: String = r.try_get("kind")?;
+                let kind = ACTIVITY_KINDS
+                    .into_iter()
+                    .find(|k| k.as_str() == stored)
+                    .ok_or_else(|| StoreError::Corrupt(format!("audit kind {stored:?}")))?;
+                let detail: String = r.try_get("detail")?;
+                let address: String = r.try_get("client_addr")?;
+                Ok(ActivityEvent {
+                    at: from_millis(r.try_get("at")?)?,
+                    kind: kind.activity().unwrap_or(ActivityKind::Other),
+                    label: kind.names_a_password().then_some(detail),
+                    address: address.parse::<IpAddr>().ok().map(|ip| ip.to_string()),
+                })
+            })
+            .collect()
     }
 
     /// Oldest first, as a story reads.

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use keyturn_protocol::wire::AppPasswordInfo;
-use keyturn_protocol::{Label, LookupTag, Verifier};
+use keyturn_protocol::{Label, LookupTag, Scopes, Verifier};
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
@@ -29,14 +29,30 @@ impl IdempotencyKey {
 pub struct RequestFingerprint(String);
 
 impl RequestFingerprint {
-    pub fn of(label: &Label, verifier: &Verifier, lookup_tag: &LookupTag) -> Self {
-        let digest = Sha256::new()
+    pub fn of(
+        label: &Label,
+        verifier: &Verifier,
+        lookup_tag: &LookupTag,
+        scopes: Scopes,
+        expires_in_days: Option<i64>,
+    ) -> Self {
+        let mut digest = Sha256::new()
             .chain_update(label.as_str())
             .chain_update([0])
             .chain_update(verifier.as_str())
             .chain_update([0])
-            .chain_update(lookup_tag.as_str())
-            .finalize();
+            .chain_update(lookup_tag.as_str());
+        // A create asking for neither hashes as it did before scopes and expiry existed, so a retry that spans
+        // the upgrade still replays.
+        if scopes != Scopes::EVERYTHING || expires_in_days.is_some() {
+            let expiry = expires_in_days.map_or_else(String::new, |days| days.to_string());
+            digest = digest
+                .chain_update([0])
+                .chain_update(scopes.to_stored())
+                .chain_update([0])
+                .chain_update(expiry);
+        }
+        let digest = digest.finalize();
         Self(hex::encode(digest))
     }
 }

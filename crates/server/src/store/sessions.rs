@@ -1,9 +1,11 @@
 use chrono::{DateTime, Utc};
+use keyturn_protocol::wire::SessionInfo;
 use keyturn_protocol::Email;
 use sqlx::Row;
+use uuid::Uuid;
 
 use super::accounts::stored_email;
-use super::{from_millis, millis, AccountId, Store, StoreError};
+use super::{audit, from_millis, millis, AccountId, AuditKind, Origin, Store, StoreError};
 use crate::session_token::{TokenHash, SESSION_ABSOLUTE, SESSION_IDLE};
 
 pub struct SessionRow {
@@ -14,23 +16,27 @@ pub struct SessionRow {
 }
 
 impl Store {
-    /// Stores a new session; it ends [`SESSION_ABSOLUTE`] from `now` at the latest, returned.
+    /// Stores a new session of `client` (the app that signed in, in words); it ends [`SESSION_ABSOLUTE`] from
+    /// `now` at the latest, returned.
     pub async fn insert_session(
         &self,
         token: &TokenHash,
         account: &AccountId,
+        client: &str,
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, StoreError> {
         let expires_at = now + SESSION_ABSOLUTE;
         sqlx::query(
-            "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at, expires_at, id, client)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(token.as_str())
         .bind(account.as_str())
         .bind(millis(now))
         .bind(millis(now))
         .bind(millis(expires_at))
+        .bind(Uuid::new_v4().to_string())
+        .bind(client)
         .execute(&self.pool)
         .await?;
         Ok(expires_at)
@@ -75,6 +81,59 @@ impl Store {
             .rows_affected();
         let keys = super::idempotency::purge(&mut conn, now).await?;
         Ok(sessions + keys + Self::purge_throttle_counts(&mut conn, super::millis(now)).await?)
+    }
+
+    /// The account's live sessions (its signed-in devices), the newest sign-in first; `current` marks the one
+    /// whose token is `current` (support staff have none).
+    pub async fn sessions(
+        &self,
+        account: &AccountId,
+        current: Option<&TokenHash>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, token_hash, created_at, last_seen_at, client FROM sessions
+             WHERE account_id = $1 AND expires_at > $2 AND last_seen_at > $3
+             ORDER BY created_at DESC, id",
+        )
+        .bind(account.as_str())
+        .bind(millis(now))
+        .bind(millis(now - SESSION_IDLE))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SessionInfo {
+                    id: r.try_get("id")?,
+                    created_at: from_millis(r.try_get("created_at")?)?,
+                    last_seen_at: from_millis(r.try_get("last_seen_at")?)?,
+                    client: r.try_get("client")?,
+                    current: current.is_some_and(|t| r.try_get::<String, _>("token_hash").is_ok_and(|h| h == t.as_str())),
+                })
+            })
+            .collect()
+    }
+
+    /// Ends one session of this account by its id: its token stops working at once. `false` if the account
+    /// has no such session (another account's id included).
+    pub async fn end_session(
+        &self,
+        account: &AccountId,
+        id: &str,
+        origin: Origin,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write(account).await?;
+        let client: Option<String> =
+            sqlx::query_scalar("DELETE FROM sessions WHERE account_id = $1 AND id = $2 RETURNING client")
+                .bind(account.as_str())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(client) = client else { return Ok(false) };
+        audit::record_in(&mut tx, account, origin, AuditKind::SessionEnded, &client, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError> {

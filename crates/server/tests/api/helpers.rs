@@ -159,6 +159,8 @@ pub fn create_request(label: &str) -> CreateAppPasswordRequest {
         label: label.to_owned(),
         verifier: verifier.as_str().to_owned(),
         lookup_tag: hex::encode(&tag[..4]),
+        scopes: None,
+        expires_in_days: None,
     }
 }
 
@@ -169,6 +171,8 @@ pub fn create_shared_request(label: &str) -> CreateAppPasswordRequest {
         label: label.to_owned(),
         verifier: verifier.as_str().to_owned(),
         lookup_tag: LookupTag::of(password).as_str().to_owned(),
+        scopes: None,
+        expires_in_days: None,
     }
 }
 

@@ -143,7 +143,7 @@ fn migrate_brings_a_new_database_up_to_date_and_then_has_nothing_to_do() {
         String::from_utf8(out.stdout).unwrap()
     };
     let first = run();
-    assert!(first.starts_with("5 migration(s) applied;"), "{first}");
+    assert!(first.starts_with("6 migration(s) applied;"), "{first}");
     assert_eq!(
         run(),
         format!("0 migration(s) applied; {} is up to date\n", db.display())
