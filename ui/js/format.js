@@ -1,5 +1,6 @@
-// Dates as the list shows them: the created day, and the last use in relative words ("2 hours ago") with the
-// exact date and time for hover and screen readers.
+// Dates as the window shows them: a day ("Created …", "Signed in …"), a moment in relative words ("Last used
+// 2 hours ago", "Expires in 12 days") with the exact date and time for hover and screen readers, and a
+// password's access in words.
 
 const day = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 const moment = new Intl.DateTimeFormat(undefined, { dateStyle: "long", timeStyle: "short" });
@@ -16,6 +17,10 @@ const UNITS = [
 
 export function created(iso) {
   return `Created ${day.format(new Date(iso))}`;
+}
+
+export function signedIn(iso) {
+  return `Signed in ${day.format(new Date(iso))}`;
 }
 
 export function exact(iso) {
@@ -38,28 +43,68 @@ export function lastUsed(iso) {
     span.textContent = "Never used";
     return span;
   }
+  span.append(timeAgo(iso, "Last used ", "last-used"));
+  return span;
+}
+
+/// `prefix` and how long ago ("Last active 5 minutes ago"), kept true by `refreshRelative`.
+export function timeAgo(iso, prefix, className) {
+  const words = document.createElement("span");
+  words.dataset.relative = iso;
+  words.dataset.prefix = prefix;
+  words.textContent = prefix + ago(iso);
+  return exactly(iso, words, className);
+}
+
+/// "Expires in 12 days", "Expires tomorrow", "Expires today", kept true by `refreshRelative`.
+export function expires(iso) {
+  const words = document.createElement("span");
+  words.dataset.expires = iso;
+  words.textContent = expiresWords(iso);
+  return exactly(iso, words, "password-expiry");
+}
+
+/// Counted in the user's calendar days, not in 24-hour spans: a password that ends tonight "expires today"
+/// even at 9 in the morning.
+function expiresWords(iso, now = new Date()) {
+  const end = new Date(iso);
+  if (end <= now) return "Expired";
+  const midnight = (date) => new Date(date.getFullYear(), date.getMonth(), date.getDate()).getTime();
+  // Rounded: a day with a daylight-saving change is 23 or 25 hours long.
+  const days = Math.round((midnight(end) - midnight(now)) / (86400 * 1000));
+  return `Expires ${relative.format(days, "day")}`;
+}
+
+/// A <time> holding `words`, with the exact date and time on hover and, unseen, for screen readers.
+function exactly(iso, words, className) {
   const time = document.createElement("time");
   time.dateTime = iso;
   time.title = exact(iso);
-  time.className = "last-used";
-  const words = document.createElement("span");
-  words.dataset.relative = iso;
-  words.textContent = usedWords(iso);
+  if (className) time.className = className;
   const spoken = document.createElement("span");
   spoken.className = "visually-hidden";
   spoken.textContent = ` (${exact(iso)})`;
   time.append(words, spoken);
-  span.append(time);
-  return span;
-}
-
-function usedWords(iso) {
-  return `Last used ${ago(iso)}`;
+  return time;
 }
 
 /// Keeps the relative words true while the window stays open.
 export function refreshRelative(root) {
   for (const words of root.querySelectorAll("[data-relative]")) {
-    words.textContent = usedWords(words.dataset.relative);
+    words.textContent = words.dataset.prefix + ago(words.dataset.relative);
   }
+  for (const words of root.querySelectorAll("[data-expires]")) {
+    words.textContent = expiresWords(words.dataset.expires);
+  }
+}
+
+/// "Mail, Calendars", or "All access" when the password reaches everything app_info offers. `scopes` is
+/// app_info's list, which gives the names and their order.
+export function access(keys, scopes) {
+  const held = new Set(keys);
+  if (scopes.length > 0 && scopes.every((scope) => held.has(scope.key))) return "All access";
+  const known = scopes.filter((scope) => held.has(scope.key)).map((scope) => scope.name);
+  // A scope this build doesn't know yet (a newer server) is still shown, by its key.
+  const unknown = keys.filter((key) => !scopes.some((scope) => scope.key === key));
+  return [...known, ...unknown].join(", ");
 }

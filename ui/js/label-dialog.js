@@ -1,4 +1,5 @@
-// Screen 3: the Label dialog. Resolves with the created password, or null on Cancel.
+// Screen 3: the Label dialog: the label, what the password may reach (Access) and when it stops working
+// (Expires). Resolves with the created password, or null on Cancel.
 
 import { call } from "./api.js";
 import { openModal, setBusy } from "./modal.js";
@@ -11,20 +12,35 @@ const busy = document.getElementById("label-busy");
 const create = document.getElementById("label-create");
 const cancel = document.getElementById("label-cancel");
 const count = document.getElementById("label-count");
+const scopeChoices = document.getElementById("scope-choices");
+const scopeError = document.getElementById("scope-error");
+const expiry = document.getElementById("expiry-select");
 
-// `maxChars` and the `tooLong` sentence come from Rust (app_info); the window keeps no copy of the rules.
-export function askLabel({ maxChars, tooLong, onSessionEnded }) {
+/// A label's length as the protocol counts it: trimmed, in characters, not UTF-16 units.
+export function labelLength(value) {
+  return [...value.trim().normalize("NFC")].length;
+}
+
+// `maxChars`, the `tooLong` and `noScope` sentences, the `scopes` and the `expiryChoices` come from Rust
+// (app_info); the window keeps no copy of the rules.
+export function askLabel({ maxChars, tooLong, scopes, expiryChoices, noScope, onSessionEnded }) {
   return new Promise((resolve) => {
-    const length = () => [...input.value.trim().normalize("NFC")].length;
-    const acceptable = () => length() > 0 && length() <= maxChars;
+    const length = () => labelLength(input.value);
+    const boxes = showScopes(scopes);
+    const ticked = () => boxes.filter((box) => box.checked).map((box) => box.value);
+    const acceptable = () => length() > 0 && length() <= maxChars && ticked().length > 0;
     input.value = "";
     showError(null);
+    showNoScope(null);
+    showExpiryChoices(expiryChoices);
     create.disabled = true;
     showCount(0, maxChars);
+    const controls = [create, cancel, input, expiry, ...boxes];
     const finish = (result) => {
       form.removeEventListener("submit", submit);
       cancel.removeEventListener("click", onCancel);
       input.removeEventListener("input", onInput);
+      scopeChoices.removeEventListener("change", onScopes);
       close();
       resolve(result);
     };
@@ -34,13 +50,21 @@ export function askLabel({ maxChars, tooLong, onSessionEnded }) {
       showCount(length(), maxChars);
       showError(length() > maxChars ? tooLong : null);
     };
+    const onScopes = () => {
+      create.disabled = !acceptable();
+      showNoScope(ticked().length === 0 ? noScope : null);
+    };
     const submit = async (event) => {
       event.preventDefault();
       if (!acceptable() || dialog.dataset.busy === "true") return;
-      setBusy(dialog, true, busy, [create, cancel, input]);
+      setBusy(dialog, true, busy, controls);
       showError(null);
       try {
-        finish(await call("create_app_password", { label: input.value }));
+        finish(await call("create_app_password", {
+          label: input.value,
+          scopes: ticked(),
+          expiresInDays: expiry.value === "" ? null : Number(expiry.value),
+        }));
       } catch (e) {
         if (e.code === "unauthenticated") {
           finish(null);
@@ -54,7 +78,7 @@ export function askLabel({ maxChars, tooLong, onSessionEnded }) {
         }
         showError(e.message);
       } finally {
-        setBusy(dialog, false, busy, [cancel, input]);
+        setBusy(dialog, false, busy, controls.filter((control) => control !== create));
         create.disabled = !acceptable();
         if (dialog.open) input.focus();
       }
@@ -62,8 +86,39 @@ export function askLabel({ maxChars, tooLong, onSessionEnded }) {
     form.addEventListener("submit", submit);
     cancel.addEventListener("click", onCancel);
     input.addEventListener("input", onInput);
+    scopeChoices.addEventListener("change", onScopes);
     const close = openModal(dialog, { initialFocus: input, onCancel });
   });
+}
+
+/// One box per scope, all ticked: a new password reaches everything unless the user narrows it.
+function showScopes(scopes) {
+  const boxes = scopes.map((scope) => {
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.id = `scope-${scope.key}`;
+    box.value = scope.key;
+    box.checked = true;
+    return box;
+  });
+  scopeChoices.replaceChildren(
+    ...scopes.map((scope, index) => {
+      const label = document.createElement("label");
+      label.className = "scope-choice";
+      label.htmlFor = boxes[index].id;
+      label.append(boxes[index], scope.name);
+      return label;
+    }),
+  );
+  return boxes;
+}
+
+/// "Never" first and chosen; the value is the number of days, or "" for never.
+function showExpiryChoices(choices) {
+  expiry.replaceChildren(
+    ...choices.map((choice) => new Option(choice.name, choice.days === null ? "" : String(choice.days))),
+  );
+  expiry.value = "";
 }
 
 function showCount(length, max) {
@@ -75,4 +130,10 @@ function showError(message) {
   error.textContent = message ?? "";
   error.hidden = !message;
   input.setAttribute("aria-invalid", String(Boolean(message)));
+}
+
+// Emptied as well as hidden: the fieldset's description reads the text even while it is hidden.
+function showNoScope(message) {
+  scopeError.textContent = message ?? "";
+  scopeError.hidden = !message;
 }

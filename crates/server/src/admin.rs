@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::credentials::{Argon2Limits, Argon2Pool};
+use crate::session_token::{SESSION_ABSOLUTE, SESSION_IDLE};
 use crate::store::{AccountRow, AuditKind, Origin, Store, StoreError};
 
 #[derive(Serialize)]
@@ -153,26 +154,57 @@ pub async fn list_app_passwords(store: &Store, email: &str, json: bool, out: &mu
     Ok(())
 }
 
-/// A user's signed-in devices, the newest sign-in first.
+#[derive(Serialize)]
+struct SessionLine {
+    id: String,
+    created_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    client: String,
+    /// "active", or "lapsed": past its idle or absolute end, waiting for the server's purge.
+    state: &'static str,
+}
+
+/// A user's signed-in devices, the newest sign-in first, lapsed ones included and marked.
 pub async fn list_sessions(store: &Store, email: &str, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     let account = account(store, email).await?;
-    let sessions: Vec<SessionInfo> = store.sessions(&account.id, None, Utc::now()).await?;
+    let now = Utc::now();
+    let lines: Vec<SessionLine> = store
+        .sessions(&account.id, None, None)
+        .await?
+        .into_iter()
+        .map(|s: SessionInfo| SessionLine {
+            state: if now < s.last_seen_at + SESSION_IDLE && now < s.created_at + SESSION_ABSOLUTE {
+                "active"
+            } else {
+                "lapsed"
+            },
+            id: s.id,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            client: s.client,
+        })
+        .collect();
     if json {
-        return write_json(out, &sessions);
+        return write_json(out, &lines);
     }
-    if sessions.is_empty() {
+    if lines.is_empty() {
         writeln!(out, "{} is not signed in anywhere.", account.email)?;
         return Ok(());
     }
-    let width = sessions.iter().map(|s| s.id.len()).max().unwrap_or(2).max(2);
-    writeln!(out, "{:width$}  {:20}  {:20}  CLIENT", "ID", "SIGNED IN", "LAST SEEN")?;
-    for s in &sessions {
+    let width = lines.iter().map(|s| s.id.len()).max().unwrap_or(2).max(2);
+    writeln!(
+        out,
+        "{:width$}  {:20}  {:20}  {:6}  CLIENT",
+        "ID", "SIGNED IN", "LAST SEEN", "STATE"
+    )?;
+    for s in &lines {
         writeln!(
             out,
-            "{:width$}  {:20}  {:20}  {}",
+            "{:width$}  {:20}  {:20}  {:6}  {}",
             s.id,
             when(Some(s.created_at)),
             when(Some(s.last_seen_at)),
+            s.state,
             s.client
         )?;
     }

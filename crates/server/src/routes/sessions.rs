@@ -109,7 +109,7 @@ pub async fn delete_current_session(
 pub async fn list_sessions(State(app): State<AppState>, session: Session) -> Result<Json<SessionList>, ApiError> {
     let sessions = app
         .store
-        .sessions(&session.account, Some(&session.token), app.clock.now())
+        .sessions(&session.account, Some(&session.token), Some(app.clock.now()))
         .await?;
     Ok(Json(SessionList { sessions }))
 }

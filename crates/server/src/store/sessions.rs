@@ -83,14 +83,16 @@ impl Store {
         Ok(sessions + keys + Self::purge_throttle_counts(&mut conn, super::millis(now)).await?)
     }
 
-    /// The account's live sessions (its signed-in devices), the newest sign-in first; `current` marks the one
-    /// whose token is `current` (support staff have none).
+    /// The account's sessions (its signed-in devices), the newest sign-in first: those still live at `now`, or
+    /// with `None` every one stored (for support staff, who see lapsed ones the purge has not yet deleted).
+    /// `current` marks the one whose token is `current`.
     pub async fn sessions(
         &self,
         account: &AccountId,
         current: Option<&TokenHash>,
-        now: DateTime<Utc>,
+        now: Option<DateTime<Utc>>,
     ) -> Result<Vec<SessionInfo>, StoreError> {
+        let now = now.unwrap_or(DateTime::<Utc>::MIN_UTC + SESSION_IDLE);
         let rows = sqlx::query(
             "SELECT id, token_hash, created_at, last_seen_at, client FROM sessions
              WHERE account_id = $1 AND expires_at > $2 AND last_seen_at > $3

@@ -318,3 +318,67 @@ fn serve_refuses_a_database_others_can_read_and_says_how_to_fix_it() {
     assert!(!output.status.success());
     assert!(stderr.contains(&format!("chmod 600 {}", db.display())), "{stderr}");
 }
+
+#[tokio::test]
+async fn support_staff_see_access_and_expiry_and_sign_a_device_out() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let options = keyturn_client::AppPasswordOptions {
+        scopes: keyturn_protocol::Scopes::parse(&["mail", "calendars"]).unwrap(),
+        expires_in_days: Some(30),
+    };
+    user.session
+        .create_app_password_with_options("Mail on laptop", options)
+        .await
+        .unwrap();
+    user.session.create_app_password("Phone").await.unwrap();
+
+    let list = stdout(&admin(app.db_arg(), &["app-passwords", "list", &user.email]));
+    let header = list.lines().next().unwrap();
+    assert!(header.contains("ACCESS") && header.contains("EXPIRES"), "{list}");
+    let mail = list.lines().find(|l| l.starts_with("Mail on laptop")).unwrap();
+    assert!(
+        mail.contains("mail, calendars") && mail.contains("2026-03-31 09:00 UTC"),
+        "{list}"
+    );
+    let phone = list.lines().find(|l| l.starts_with("Phone")).unwrap();
+    assert!(phone.contains(" all ") && phone.contains("Never"), "{list}");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&admin(
+        app.db_arg(),
+        &["app-passwords", "list", &user.email, "--json"],
+    )))
+    .unwrap();
+    assert_eq!(json[1]["scopes"], serde_json::json!(["mail", "calendars"]));
+    assert_eq!(json[0]["expires_at"], serde_json::Value::Null);
+
+    // A second device signs in; support staff find it and sign it out.
+    let laptop = app.client.sign_in(&user.email, &secret(PASSWORD)).await.unwrap();
+    let laptop = app.client.session(laptop.token);
+    let sessions = stdout(&admin(app.db_arg(), &["sessions", "list", &user.email]));
+    assert!(sessions.starts_with("ID"), "{sessions}");
+    let rows: Vec<&str> = sessions.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{sessions}");
+    assert!(rows.iter().all(|r| r.contains("Keyturn ")), "{sessions}");
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&admin(
+        app.db_arg(),
+        &["sessions", "list", &user.email, "--json"],
+    )))
+    .unwrap();
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let mine = user.session.sessions().await.unwrap();
+    let laptops = mine.iter().find(|s| !s.current).unwrap();
+    assert!(ids.contains(&laptops.id.as_str()));
+
+    let ended = stdout(&admin(app.db_arg(), &["sessions", "end", &user.email, &laptops.id]));
+    assert!(ended.starts_with("Signed out session"), "{ended}");
+    assert_eq!(laptop.account().await.refused(), Some(ErrorCode::Unauthenticated));
+    user.session.account().await.unwrap();
+    let again = admin(app.db_arg(), &["sessions", "end", &user.email, &laptops.id]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no signed-in device"));
+    let audit = stdout(&admin(app.db_arg(), &["audit", &user.email]));
+    assert!(
+        audit.lines().any(|l| l.contains("device signed out") && l.contains("admin-cli")),
+        "{audit}"
+    );
+}
