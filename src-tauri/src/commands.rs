@@ -46,10 +46,12 @@ pub async fn list_app_passwords(desktop: State<'_, Desktop>) -> Result<Passwords
 pub async fn create_app_password(
     desktop: State<'_, Desktop>,
     label: String,
-    scopes: Vec<String>,
+    scopes: Option<Vec<String>>,
     expires_in_days: Option<u32>,
 ) -> Result<Revealed, CommandError> {
-    desktop.create_app_password(&label, &scopes, expires_in_days).await
+    desktop
+        .create_app_password(&label, scopes.as_deref(), expires_in_days)
+        .await
 }
 
 #[tauri::command]

@@ -313,15 +313,18 @@ impl Desktop {
         })
     }
 
-    /// Makes a password that may reach `scopes` (names from [`Scope::ALL`]) and expires after
-    /// `expires_in_days` (or never), and keeps it for Copy until [`Self::forget_secret`].
+    /// Makes a password that may reach `scopes` (names from [`Scope::ALL`]; `None`: all of them) and expires
+    /// after `expires_in_days` (or never), and keeps it for Copy until [`Self::forget_secret`].
     pub async fn create_app_password(
         &self,
         label: &str,
-        scopes: &[String],
+        scopes: Option<&[String]>,
         expires_in_days: Option<u32>,
     ) -> Result<Revealed, CommandError> {
-        let scopes = Scopes::parse(scopes).map_err(messages::invalid_scopes)?;
+        let scopes = match scopes {
+            Some(names) => Scopes::parse(names).map_err(messages::invalid_scopes)?,
+            None => Scopes::EVERYTHING,
+        };
         let options = AppPasswordOptions {
             scopes,
             expires_in_days,

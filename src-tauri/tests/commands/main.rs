@@ -3,6 +3,7 @@
 //! keychain unavailable).
 
 mod access;
+mod account_page;
 mod helpers;
 mod launch;
 mod passwords;

@@ -147,7 +147,7 @@ fn signing_out_ends_the_session_and_deletes_the_token() {
 #[test]
 fn commands_before_sign_in_are_unauthenticated() {
     let app = TestApp::new(&dead_url());
-    for command in ["list_app_passwords", "revoke_all"] {
+    for command in ["list_app_passwords", "revoke_all", "list_sessions", "recent_activity"] {
         assert_eq!(code(app.invoke(command, json!({})).unwrap_err()), "unauthenticated");
     }
     assert_eq!(
@@ -171,6 +171,26 @@ fn app_info_gives_the_window_the_protocols_numbers_and_the_label_rule() {
     // For About: the version, and no log folder when the app was not given one.
     assert_eq!(info["version"], json!(env!("CARGO_PKG_VERSION")));
     assert_eq!(info["log_dir"], json!(""));
+    // The Access checkboxes and the Expires menu, from the protocol.
+    let keys: Vec<&str> = info["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    let protocol: Vec<&str> = keyturn_protocol::Scope::ALL.iter().map(|s| s.as_str()).collect();
+    assert_eq!(keys, protocol);
+    assert_eq!(info["scopes"][0]["name"], "Mail");
+    assert_eq!(
+        info["expiry_choices"],
+        json!([
+            {"days": null, "name": "Never"},
+            {"days": 30, "name": "30 days"},
+            {"days": 90, "name": "90 days"},
+            {"days": 365, "name": "1 year"}
+        ])
+    );
+    assert_eq!(info["no_scope"], json!(keyturn_protocol::ScopesError::Empty.to_string()));
 }
 
 #[test]
