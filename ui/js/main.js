@@ -2,7 +2,10 @@
 // server can't be reached at launch, the kept session stays and "Try Again" asks the server again.
 
 import * as about from "./about.js";
+import * as activity from "./activity.js";
 import { call } from "./api.js";
+import * as devices from "./devices.js";
+import * as format from "./format.js";
 import * as passwords from "./passwords.js";
 import * as signin from "./signin.js";
 
@@ -35,6 +38,12 @@ function showSignIn(message) {
   server = signin.server();
   show("signin");
   signin.open(message);
+}
+
+/// Signed out, on purpose or because the server ended the session. The cards ask the server at once, so
+/// several can learn together that the session ended: the first moves the window, the others change nothing.
+function signedOut(message) {
+  if (!screens.passwords.hidden) showSignIn(message);
 }
 
 function showPasswords(session) {
@@ -70,7 +79,18 @@ async function boot() {
   server = info.server_url;
   about.init(info, () => server);
   signin.init(info, { signedIn: showPasswords });
-  passwords.init(info, { signedOut: showSignIn });
+  passwords.init(info, {
+    signedOut,
+    // Each card has its own loading and error, so the three are asked in parallel.
+    refreshing: () => {
+      devices.refresh();
+      activity.refresh();
+    },
+  });
+  devices.init({ signedOut, changed: () => activity.refresh() });
+  activity.init({ signedOut });
+  // One clock for the whole page keeps every "… ago" and "Expires in …" true while the window stays open.
+  setInterval(() => format.refreshRelative(screens.passwords), 60_000);
   $("launch-retry").addEventListener("click", () => restore());
   $("launch-sign-in").addEventListener("click", () => showSignIn(null));
   await restore(restoring);

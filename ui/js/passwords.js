@@ -1,8 +1,10 @@
-// Screen 2: App-Specific Passwords, under Sign-In and Security. Empty state, list, loading and error.
+// Screen 2: App-Specific Passwords, under Sign-In and Security. Empty state, list, loading and error; each
+// row says what the password may reach and when it expires, with Rename and Remove.
 
 import { call } from "./api.js";
 import * as format from "./format.js";
 import { askLabel } from "./label-dialog.js";
+import { askRename } from "./rename-dialog.js";
 import { reveal } from "./reveal-dialog.js";
 import { confirmRevoke } from "./revoke-dialog.js";
 import * as twoFactor from "./two-factor.js";
@@ -22,16 +24,22 @@ const parts = {
 };
 
 let onSignedOut = () => {};
+// The cards beside this one (devices, activity) follow every time the list is asked for again.
+let onRefreshing = () => {};
 let current = [];
-// The limits come from Rust (app_info), which has them from the protocol.
+// The limits and the choices come from Rust (app_info), which has them from the protocol.
 let limits = {};
 
-export function init(info, { signedOut }) {
+export function init(info, { signedOut, refreshing }) {
   onSignedOut = signedOut;
+  onRefreshing = refreshing;
   limits = {
     maxPasswords: info.max_app_passwords,
     maxLabelChars: info.max_label_chars,
     labelTooLong: info.label_too_long,
+    scopes: info.scopes,
+    expiryChoices: info.expiry_choices,
+    noScope: info.no_scope,
   };
   $("generate").addEventListener("click", generate);
   $("add").addEventListener("click", generate);
@@ -39,7 +47,6 @@ export function init(info, { signedOut }) {
   $("retry").addEventListener("click", refresh);
   $("sign-out").addEventListener("click", signOut);
   twoFactor.init({ changed: refresh, sessionEnded });
-  setInterval(() => format.refreshRelative(parts.list), 60_000);
 }
 
 export function open(session) {
@@ -59,6 +66,7 @@ function show(state) {
 }
 
 async function refresh() {
+  onRefreshing();
   show("loading");
   try {
     const view = await call("list_app_passwords");
@@ -100,21 +108,48 @@ function row(password) {
   const created = document.createElement("span");
   created.textContent = format.created(password.created_at);
   meta.append(created, format.lastUsed(password.last_used_at));
+  if (password.scopes?.length) meta.append(access(password.scopes));
+  if (password.expires_at) meta.append(format.expires(password.expires_at));
   text.append(label, meta);
+  const actions = document.createElement("div");
+  actions.className = "row-actions";
+  const rename = document.createElement("button");
+  rename.type = "button";
+  rename.className = "button secondary rename";
+  rename.textContent = "Rename";
+  rename.setAttribute("aria-label", `Rename ${password.label}`);
+  rename.addEventListener("click", () => renameOne(password));
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "button secondary";
   remove.textContent = "Remove";
   remove.setAttribute("aria-label", `Remove ${password.label}`);
   remove.addEventListener("click", () => revokeOne(password));
-  item.append(text, remove);
+  actions.append(rename, remove);
+  item.append(text, actions);
   return item;
+}
+
+/// "Mail, Calendars", introduced for screen readers; the class holds the visible words alone.
+function access(keys) {
+  const span = document.createElement("span");
+  const spoken = document.createElement("span");
+  spoken.className = "visually-hidden";
+  spoken.textContent = "Access: ";
+  const words = document.createElement("span");
+  words.className = "password-scopes";
+  words.textContent = format.access(keys, limits.scopes);
+  span.append(spoken, words);
+  return span;
 }
 
 async function generate() {
   const created = await askLabel({
     maxChars: limits.maxLabelChars,
     tooLong: limits.labelTooLong,
+    scopes: limits.scopes,
+    expiryChoices: limits.expiryChoices,
+    noScope: limits.noScope,
     onSessionEnded: (message) => onSignedOut(message),
   });
   if (!created) return;
@@ -125,6 +160,21 @@ async function generate() {
   await reveal(created);
   await refresh();
   focusHeading();
+}
+
+async function renameOne(password) {
+  const changed = await askRename({
+    password,
+    maxChars: limits.maxLabelChars,
+    tooLong: limits.labelTooLong,
+    onSessionEnded: (message) => onSignedOut(message),
+  });
+  if (!changed) return;
+  await refresh();
+  // Back to the same row's Rename; if the password has gone meanwhile, to the list's own buttons.
+  const again = parts.list.querySelector(`.password-row[data-id="${CSS.escape(password.id)}"] .rename`);
+  if (again && !parts.list.hidden) again.focus();
+  else focusHeading();
 }
 
 async function revokeOne(password) {
