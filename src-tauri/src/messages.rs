@@ -110,7 +110,7 @@ pub fn activity(event: &ActivityEvent) -> String {
     let label = event.label.as_deref().unwrap_or("An app-specific password");
     let what = match event.kind {
         ActivityKind::AppPasswordCreated => format!("App-specific password “{label}” created"),
-        ActivityKind::AppPasswordRenamed => format!("App-specific password renamed “{label}”"),
+        ActivityKind::AppPasswordRenamed => format!("App-specific password renamed to “{label}”"),
         ActivityKind::AppPasswordRevoked => format!("App-specific password “{label}” revoked"),
         ActivityKind::AppPasswordsRevokedAll => "All app-specific passwords revoked".to_owned(),
         ActivityKind::AppPasswordExpired => format!("App-specific password “{label}” expired"),
@@ -208,7 +208,11 @@ mod tests {
             address: address.map(str::to_owned),
         };
         assert_eq!(
-            activity(&event(ActivityKind::AppSignIn, Some("Mail on laptop"), Some("203.0.113.5"))),
+            activity(&event(
+                ActivityKind::AppSignIn,
+                Some("Mail on laptop"),
+                Some("203.0.113.5")
+            )),
             "Mail on laptop signed in from 203.0.113.5"
         );
         assert_eq!(

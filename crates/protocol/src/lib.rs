@@ -28,8 +28,8 @@ pub use error_code::ErrorCode;
 pub use identity::{AppPasswordId, Email, EmailError};
 pub use label::{Label, LabelError};
 pub use limits::{
-    ParamsOutOfBounds, EXPIRY_DAYS, MAX_ACTIVITY_EVENTS, MAX_APP_PASSWORDS, MAX_EMAIL_BYTES, MAX_LABEL_CHARS, MIN_PRIMARY_PASSWORD_CHARS, RECOVERY_CODES,
-    TOTP_DIGITS, TOTP_PERIOD_SECS,
+    ParamsOutOfBounds, EXPIRY_DAYS, MAX_ACTIVITY_EVENTS, MAX_APP_PASSWORDS, MAX_EMAIL_BYTES, MAX_LABEL_CHARS,
+    MIN_PRIMARY_PASSWORD_CHARS, RECOVERY_CODES, TOTP_DIGITS, TOTP_PERIOD_SECS,
 };
 pub use lookup::{LookupTag, LookupTagError};
 pub use password::{AppPassword, AppPasswordError};

@@ -176,7 +176,10 @@ mod tests {
     #[test]
     fn names_parse_in_any_order_and_come_back_in_the_documented_order() {
         let scopes = Scopes::parse(&["files", "mail", "mail"]).unwrap();
-        assert_eq!(serde_json::to_value(scopes).unwrap(), serde_json::json!(["mail", "files"]));
+        assert_eq!(
+            serde_json::to_value(scopes).unwrap(),
+            serde_json::json!(["mail", "files"])
+        );
         assert_eq!(scopes.to_stored(), "mail,files");
         assert_eq!(Scopes::from_stored("mail,files").unwrap(), scopes);
         assert!(scopes.contains(Scope::Mail) && !scopes.contains(Scope::Calendars));

@@ -43,10 +43,7 @@ fn a_password_made_for_mail_only_and_a_month_reaches_mail_only() {
         .invoke("create_app_password", json!({"label": "Nothing", "scopes": []}))
         .unwrap_err();
     assert_eq!(code(none.clone()), "invalid_scopes");
-    assert_eq!(
-        none["message"],
-        json!(keyturn_protocol::ScopesError::Empty.to_string())
-    );
+    assert_eq!(none["message"], json!(keyturn_protocol::ScopesError::Empty.to_string()));
 }
 
 #[test]

@@ -190,7 +190,10 @@ fn app_info_gives_the_window_the_protocols_numbers_and_the_label_rule() {
             {"days": 365, "name": "1 year"}
         ])
     );
-    assert_eq!(info["no_scope"], json!(keyturn_protocol::ScopesError::Empty.to_string()));
+    assert_eq!(
+        info["no_scope"],
+        json!(keyturn_protocol::ScopesError::Empty.to_string())
+    );
 }
 
 #[test]

@@ -60,11 +60,7 @@ pub async fn whoami(
         (parsed, proof)
     });
     let mut candidates = match (&account, &parsed) {
-        (Some(account), Some((parsed, _))) => {
-            app.store
-                .candidates(&account.id, &LookupTag::of(parsed), now)
-                .await?
-        },
+        (Some(account), Some((parsed, _))) => app.store.candidates(&account.id, &LookupTag::of(parsed), now).await?,
         _ => Vec::new(),
     };
     let cached = parsed

@@ -19,7 +19,10 @@ use crate::AppState;
 ))]
 #[tracing::instrument(name = "list_app_passwords", skip_all, fields(account = %session.account))]
 pub async fn list(State(app): State<AppState>, session: Session) -> Result<Json<AppPasswordList>, ApiError> {
-    let rows = app.store.active_app_passwords(&session.account, app.clock.now()).await?;
+    let rows = app
+        .store
+        .active_app_passwords(&session.account, app.clock.now())
+        .await?;
     Ok(Json(AppPasswordList {
         app_passwords: rows.iter().map(|r| r.info()).collect(),
     }))

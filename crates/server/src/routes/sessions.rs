@@ -68,10 +68,7 @@ pub async fn create_session(
     }
     let (token, token_hash) = SessionToken::issue();
     let client = client_name(headers.get(USER_AGENT).and_then(|v| v.to_str().ok()));
-    let expires_at = app
-        .store
-        .insert_session(&token_hash, &account.id, &client, now)
-        .await?;
+    let expires_at = app.store.insert_session(&token_hash, &account.id, &client, now).await?;
     app.store.record(&account.id, ip.into(), AuditKind::SignIn, now).await?;
     tracing::info!("signed in");
     let body = SessionCreated {

@@ -110,7 +110,8 @@ impl Store {
                     created_at: from_millis(r.try_get("created_at")?)?,
                     last_seen_at: from_millis(r.try_get("last_seen_at")?)?,
                     client: r.try_get("client")?,
-                    current: current.is_some_and(|t| r.try_get::<String, _>("token_hash").is_ok_and(|h| h == t.as_str())),
+                    current: current
+                        .is_some_and(|t| r.try_get::<String, _>("token_hash").is_ok_and(|h| h == t.as_str())),
                 })
             })
             .collect()

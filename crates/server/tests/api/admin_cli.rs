@@ -364,7 +364,12 @@ async fn support_staff_see_access_and_expiry_and_sign_a_device_out() {
         &["sessions", "list", &user.email, "--json"],
     )))
     .unwrap();
-    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
     let mine = user.session.sessions().await.unwrap();
     let laptops = mine.iter().find(|s| !s.current).unwrap();
     assert!(ids.contains(&laptops.id.as_str()));
@@ -378,7 +383,9 @@ async fn support_staff_see_access_and_expiry_and_sign_a_device_out() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("no signed-in device"));
     let audit = stdout(&admin(app.db_arg(), &["audit", &user.email]));
     assert!(
-        audit.lines().any(|l| l.contains("device signed out") && l.contains("admin-cli")),
+        audit
+            .lines()
+            .any(|l| l.contains("device signed out") && l.contains("admin-cli")),
         "{audit}"
     );
 }

@@ -50,7 +50,10 @@ async fn a_device_signed_out_from_another_session_is_refused_at_once() {
     let laptops = sessions.iter().find(|s| !s.current).unwrap();
     user.session.end_session(&laptops.id).await.unwrap();
     assert_eq!(laptop.account().await.refused(), Some(ErrorCode::Unauthenticated));
-    assert_eq!(laptop.list_app_passwords().await.refused(), Some(ErrorCode::Unauthenticated));
+    assert_eq!(
+        laptop.list_app_passwords().await.refused(),
+        Some(ErrorCode::Unauthenticated)
+    );
     // This device stays signed in, now alone.
     assert_eq!(user.session.sessions().await.unwrap().len(), 1);
     assert_eq!(
@@ -92,7 +95,11 @@ async fn recent_activity_tells_the_accounts_story_newest_first() {
     app.client.whoami(&user.email, password.expose()).await.unwrap();
     app.clock.advance(Duration::minutes(1));
     app.client.whoami(&user.email, password.expose()).await.unwrap();
-    assert!(app.client.sign_in(&user.email, &secret("wrong password!")).await.is_err());
+    assert!(app
+        .client
+        .sign_in(&user.email, &secret("wrong password!"))
+        .await
+        .is_err());
     user.session.rename(&made.id, "Mail").await.unwrap();
     user.session.revoke(&made.id).await.unwrap();
     user.session.revoke_all().await.unwrap();

@@ -18,7 +18,10 @@ async fn a_renamed_password_keeps_working_under_its_new_label() {
     assert_eq!(renamed.id, made.id);
     assert_eq!(renamed.label, "Thunderbird on laptop");
     assert_eq!((renamed.scopes, renamed.expires_at), (made.scopes, made.expires_at));
-    assert_eq!(user.session.list_app_passwords().await.unwrap(), [renamed.clone()]);
+    assert_eq!(
+        user.session.list_app_passwords().await.unwrap(),
+        std::slice::from_ref(&renamed)
+    );
 
     let (password, _) = crate::helpers::shared_verifier();
     let signed_in = app.client.whoami(&user.email, password.expose()).await.unwrap();
@@ -37,8 +40,15 @@ async fn a_renamed_password_keeps_working_under_its_new_label() {
 async fn a_rename_follows_the_label_rules_and_uniqueness() {
     let app = spawn_app().await;
     let user = app.new_user().await;
-    let laptop = user.session.send_create(&create_request("Laptop"), &new_key()).await.unwrap();
-    user.session.send_create(&create_request("Phone"), &new_key()).await.unwrap();
+    let laptop = user
+        .session
+        .send_create(&create_request("Laptop"), &new_key())
+        .await
+        .unwrap();
+    user.session
+        .send_create(&create_request("Phone"), &new_key())
+        .await
+        .unwrap();
 
     assert_eq!(
         user.session.rename(&laptop.id, "PHONE").await.refused(),
@@ -76,7 +86,11 @@ async fn another_accounts_or_a_revoked_password_is_not_found() {
     let app = spawn_app().await;
     let ann = app.new_user().await;
     let bob = app.new_user().await;
-    let anns = ann.session.send_create(&create_request("Laptop"), &new_key()).await.unwrap();
+    let anns = ann
+        .session
+        .send_create(&create_request("Laptop"), &new_key())
+        .await
+        .unwrap();
     assert_eq!(
         bob.session.rename(&anns.id, "Mine now").await.refused(),
         Some(ErrorCode::NotFound)

@@ -62,10 +62,17 @@ async fn a_password_limited_to_mail_is_refused_for_files_at_whoami() {
 async fn absent_scopes_mean_all_four_and_empty_or_unknown_ones_are_refused() {
     let app = spawn_app().await;
     let user = app.new_user().await;
-    let everything = user.session.send_create(&create_request("Phone"), &new_key()).await.unwrap();
+    let everything = user
+        .session
+        .send_create(&create_request("Phone"), &new_key())
+        .await
+        .unwrap();
     assert_eq!(everything.scopes, Scopes::EVERYTHING);
     let json = serde_json::to_value(&everything).unwrap();
-    assert_eq!(json["scopes"], serde_json::json!(["mail", "calendars", "contacts", "files"]));
+    assert_eq!(
+        json["scopes"],
+        serde_json::json!(["mail", "calendars", "contacts", "files"])
+    );
     assert_eq!(json["expires_at"], serde_json::Value::Null);
 
     for bad in [vec![], vec!["mail", "printers"], vec!["Mail"]] {
@@ -100,7 +107,10 @@ async fn an_expired_password_is_refused_leaves_the_list_and_stops_counting() {
     let expiring = user.session.send_create(&request, &new_key()).await.unwrap();
     let made_at = app.clock.now();
     assert_eq!(expiring.expires_at, Some(made_at + Duration::days(30)));
-    user.session.send_create(&create_request("Phone"), &new_key()).await.unwrap();
+    user.session
+        .send_create(&create_request("Phone"), &new_key())
+        .await
+        .unwrap();
     let (password, _) = crate::helpers::shared_verifier();
     app.client.whoami(&user.email, password.expose()).await.unwrap();
 
@@ -153,7 +163,10 @@ async fn expired_passwords_stop_counting_toward_the_limit() {
         user.session.send_create(&request, &new_key()).await.unwrap();
     }
     assert_eq!(
-        user.session.send_create(&create_request("One more"), &new_key()).await.refused(),
+        user.session
+            .send_create(&create_request("One more"), &new_key())
+            .await
+            .refused(),
         Some(ErrorCode::LimitReached)
     );
     app.clock.advance(Duration::days(1));
@@ -204,5 +217,8 @@ async fn a_key_sent_again_with_other_scopes_or_expiry_is_a_mismatch() {
         user.session.send_create(&other_expiry, &key).await.refused(),
         Some(ErrorCode::IdempotencyMismatch)
     );
-    assert_eq!(user.session.send_create(&create_request("Laptop"), &key).await.unwrap(), first);
+    assert_eq!(
+        user.session.send_create(&create_request("Laptop"), &key).await.unwrap(),
+        first
+    );
 }
