@@ -389,11 +389,12 @@ impl Desktop {
     pub async fn end_session(&self, id: &str) -> Result<(), CommandError> {
         let (session, _) = self.session().await?;
         match self.check(session.end_session(id).await).await {
-            Err(e) if e.code == Code::Api(ErrorCode::NotFound) => Err(messages::device_already_signed_out()),
-            other => {
+            Ok(()) => {
                 tracing::info!("a device was signed out");
-                other
+                Ok(())
             }
+            Err(e) if e.code == Code::Api(ErrorCode::NotFound) => Err(messages::device_already_signed_out()),
+            Err(e) => Err(e),
         }
     }
 

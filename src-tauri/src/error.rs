@@ -41,6 +41,8 @@ pub enum AppCode {
     Clipboard,
     /// Copy after the reveal closed.
     NothingToCopy,
+    /// The server ignored the Access or Expires asked for (it predates them); the password it made was revoked.
+    LimitsUnsupported,
 }
 
 impl CommandError {

@@ -39,6 +39,10 @@ pub fn for_client_error(err: &Error) -> CommandError {
             AppCode::Redirected,
             format!("The server address sends Keyturn elsewhere ({to}). Check the server address under Advanced."),
         ),
+        Error::LimitsUnsupported => CommandError::app(
+            AppCode::LimitsUnsupported,
+            "This server can't limit what a password may reach or when it expires, so no password was made. Choose every kind of access and Never, or ask your administrator.",
+        ),
         Error::Protocol(_) => CommandError::app(
             AppCode::Protocol,
             "The server's answer wasn't understood. Check the server address under Advanced.",
@@ -115,8 +119,9 @@ pub fn activity(event: &ActivityEvent) -> String {
         ActivityKind::AppPasswordsRevokedAll => "All app-specific passwords revoked".to_owned(),
         ActivityKind::AppPasswordExpired => format!("App-specific password “{label}” expired"),
         ActivityKind::AppSignIn => format!("{label} signed in"),
-        ActivityKind::SignIn => "You signed in".to_owned(),
-        ActivityKind::FailedSignIn => "Someone tried to sign in with a wrong password".to_owned(),
+        // Whoever it was: this line is how a user learns of a sign-in that was not theirs.
+        ActivityKind::SignIn => "Signed in".to_owned(),
+        ActivityKind::FailedSignIn => "Failed sign-in with a wrong password".to_owned(),
         ActivityKind::PasswordChanged => "Your password was changed".to_owned(),
         ActivityKind::Other => "Account activity".to_owned(),
     };

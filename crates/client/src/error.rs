@@ -33,6 +33,10 @@ pub enum Error {
     Redirected(String),
     #[error("the server's answer was not understood: {0}")]
     Protocol(String),
+    /// The server made an app-specific password that reaches more, or lasts longer, than was asked: it
+    /// predates scopes or expiry. That password was revoked at once.
+    #[error("the server cannot limit what an app-specific password reaches or when it expires")]
+    LimitsUnsupported,
 }
 
 /// An error answer: `{"error":{"code","message"}}` with its status and, for 429, `Retry-After`.

@@ -33,6 +33,11 @@ pub struct CreatedAppPassword {
     pub password: AppPassword,
 }
 
+/// Whether the server made the password with the scopes and the expiry (or none) it was asked for.
+fn honours(info: &AppPasswordInfo, options: AppPasswordOptions) -> bool {
+    info.scopes == options.scopes && info.expires_at.is_some() == options.expires_in_days.is_some()
+}
+
 /// What a new password may reach and how long it lasts. The default is what Apple's page makes: everything,
 /// for good.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -199,6 +204,14 @@ impl SessionClient {
                 // Another active password has the same 32-bit lookup tag (about 1 in 170 million with 25):
                 // this one would make every sign-in verify two, so make another.
                 Err(e) if e.is(ErrorCode::LookupTagConflict) && tries < TAG_ATTEMPTS => tries += 1,
+                Ok(info) if !honours(&info, options) => {
+                    // A server from before scopes and expiry ignores what it does not know: the password it
+                    // made would reach everything, for good. It goes at once, and is never shown.
+                    if let Err(e) = self.revoke(&info.id).await {
+                        tracing::warn!(error = %e, "could not revoke a password the server made without its limits");
+                    }
+                    return Err(Error::LimitsUnsupported);
+                }
                 other => return other.map(|info| CreatedAppPassword { info, password }),
             }
         }

@@ -65,7 +65,8 @@ pub enum ScopesError {
     Unknown,
 }
 
-/// A non-empty set of scopes. On the wire, a JSON array of their names in [`Scope::ALL`]'s order.
+/// A set of scopes, non-empty whenever a server made it. On the wire, a JSON array of their names in
+/// [`Scope::ALL`]'s order.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Scopes(u8);
 
@@ -83,6 +84,11 @@ impl Scopes {
             return Err(ScopesError::Empty);
         }
         Ok(Self(bits))
+    }
+
+    /// None of the four: only a set read from a newer server's answer, naming scopes this build does not know.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
     }
 
     pub fn contains(self, scope: Scope) -> bool {
@@ -129,17 +135,17 @@ impl Serialize for Scopes {
     }
 }
 
-/// Lenient, for answers from a newer server: names this build does not know are left out, and a set left
-/// empty by that reads as everything this build knows of.
+/// For answers from a newer server: names this build does not know are left out, never widened into more. A
+/// password that reaches only things this build does not know reads as reaching none of the four (see
+/// [`Scopes::is_empty`]), so nothing reading it grants more than the server said.
 impl<'de> Deserialize<'de> for Scopes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let names = Vec::<String>::deserialize(d)?;
-        let known: Vec<&str> = names
+        let bits = names
             .iter()
-            .map(String::as_str)
-            .filter(|name| Scope::parse(name).is_ok())
-            .collect();
-        Ok(Self::parse(&known).unwrap_or_default())
+            .filter_map(|name| Scope::parse(name).ok())
+            .fold(0, |bits, scope| bits | scope.bit());
+        Ok(Self(bits))
     }
 }
 
@@ -199,9 +205,13 @@ mod tests {
     }
 
     #[test]
-    fn an_answer_from_a_newer_server_keeps_the_scopes_this_build_knows() {
+    fn an_answer_from_a_newer_server_keeps_the_scopes_this_build_knows_and_never_more() {
         let scopes: Scopes = serde_json::from_str(r#"["mail","printers"]"#).unwrap();
         assert_eq!(scopes, Scopes::parse(&["mail"]).unwrap());
+        let unknown: Scopes = serde_json::from_str(r#"["printers"]"#).unwrap();
+        assert!(unknown.is_empty());
+        assert!(Scope::ALL.iter().all(|scope| !unknown.contains(*scope)));
+        assert_eq!(serde_json::to_value(unknown).unwrap(), serde_json::json!([]));
     }
 
     proptest! {

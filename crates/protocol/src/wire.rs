@@ -172,9 +172,11 @@ pub struct AppPasswordInfo {
     pub last_used_at: Option<DateTime<Utc>>,
     /// What it may reach; all four from a server that predates scopes.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub scopes: Scopes,
     /// When it stops working; `null`: never.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -196,10 +198,11 @@ pub struct CreateAppPasswordRequest {
     pub lookup_tag: String,
     /// What it may reach, a non-empty subset of `mail`, `calendars`, `contacts`, `files`; absent: all four.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Scopes>))]
     pub scopes: Option<Vec<String>>,
     /// Days until it stops working, 1–365; absent: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
     pub expires_in_days: Option<i64>,
 }
 
@@ -225,6 +228,7 @@ pub struct WhoAmI {
     pub app_password_id: AppPasswordId,
     pub label: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub scopes: Scopes,
 }
 

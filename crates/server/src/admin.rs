@@ -89,21 +89,21 @@ pub async fn list_accounts(store: &Store, json: bool, out: &mut dyn Write) -> an
     Ok(())
 }
 
-pub async fn list_app_passwords(store: &Store, email: &str, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+/// Every password the user ever had, with its state at `now`.
+pub async fn list_app_passwords(
+    store: &Store,
+    email: &str,
+    json: bool,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let account = account(store, email).await?;
-    let now = Utc::now();
     let lines: Vec<AppPasswordLine> = store
         .all_app_passwords(&account.id)
         .await?
         .into_iter()
         .map(|r| AppPasswordLine {
-            state: if r.expired() || r.is_due(now) {
-                "expired"
-            } else if r.revoked_at.is_some() {
-                "revoked"
-            } else {
-                "active"
-            },
+            state: r.state(now),
             label: r.label,
             scopes: r.scopes,
             created_at: r.created_at,
@@ -164,10 +164,15 @@ struct SessionLine {
     state: &'static str,
 }
 
-/// A user's signed-in devices, the newest sign-in first, lapsed ones included and marked.
-pub async fn list_sessions(store: &Store, email: &str, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+/// A user's signed-in devices, the newest sign-in first, those lapsed at `now` included and marked.
+pub async fn list_sessions(
+    store: &Store,
+    email: &str,
+    json: bool,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let account = account(store, email).await?;
-    let now = Utc::now();
     let lines: Vec<SessionLine> = store
         .sessions(&account.id, None, None)
         .await?
@@ -224,10 +229,16 @@ pub async fn end_session(store: &Store, email: &str, id: &str, out: &mut dyn Wri
     Ok(())
 }
 
-pub async fn revoke(store: &Store, email: &str, label: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn revoke(
+    store: &Store,
+    email: &str,
+    label: &str,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let account = account(store, email).await?;
     let label = Label::parse(label).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let Some(id) = store.active_id_by_label(&account.id, &label).await? else {
+    let Some(id) = store.active_id_by_label(&account.id, &label, now).await? else {
         bail!(
             "{} has no active app-specific password labelled {:?}",
             account.email,
@@ -235,7 +246,7 @@ pub async fn revoke(store: &Store, email: &str, label: &str, out: &mut dyn Write
         );
     };
     let revoked = store
-        .revoke_app_password(&account.id, &id, Origin::AdminCli, Utc::now())
+        .revoke_app_password(&account.id, &id, Origin::AdminCli, now)
         .await?;
     let label = revoked.with_context(|| format!("{:?} was revoked meanwhile", label.as_str()))?;
     writeln!(
@@ -362,4 +373,44 @@ fn write_json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()>
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+    use keyturn_protocol::Verifier;
+
+    use super::*;
+    use crate::session_token::SessionToken;
+
+    fn at(hours: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() + Duration::hours(hours)
+    }
+
+    async fn listed(store: &Store, now: DateTime<Utc>) -> serde_json::Value {
+        let mut out = Vec::new();
+        list_sessions(store, "ann@example.com", true, now, &mut out)
+            .await
+            .unwrap();
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_session_is_active_until_its_idle_or_absolute_end_then_lapsed() {
+        let (store, _dir) = crate::store::temporary().await;
+        let email = Email::parse("ann@example.com").unwrap();
+        let account = store
+            .create_account(&email, &Verifier::from_stored("x".to_owned()), at(0))
+            .await
+            .unwrap();
+        let (_, hash) = SessionToken::issue();
+        store.insert_session(&hash, &account.id, "curl/8", at(0)).await.unwrap();
+
+        assert_eq!(listed(&store, at(1)).await[0]["state"], "active");
+        assert_eq!(listed(&store, at(1)).await[0]["client"], "curl/8");
+        assert_eq!(listed(&store, at(0) + SESSION_IDLE).await[0]["state"], "lapsed");
+        store.touch_session(&hash, at(24 * 6)).await.unwrap();
+        assert_eq!(listed(&store, at(24 * 12)).await[0]["state"], "active");
+        assert_eq!(listed(&store, at(0) + SESSION_ABSOLUTE).await[0]["state"], "lapsed");
+    }
 }

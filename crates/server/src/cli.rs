@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use keyturn_protocol::{AppPassword, VerifierParams};
 use secrecy::SecretString;
@@ -260,16 +261,16 @@ pub async fn main() -> anyhow::Result<()> {
             admin::list_accounts(&open(&db).await?, json, &mut out).await
         }
         Command::AppPasswords(AppPasswordsCommand::List { email, db, json }) => {
-            admin::list_app_passwords(&open(&db).await?, &email, json, &mut out).await
+            admin::list_app_passwords(&open(&db).await?, &email, json, Utc::now(), &mut out).await
         }
         Command::AppPasswords(AppPasswordsCommand::Revoke { email, label, db }) => {
-            admin::revoke(&open(&db).await?, &email, &label, &mut out).await
+            admin::revoke(&open(&db).await?, &email, &label, Utc::now(), &mut out).await
         }
         Command::AppPasswords(AppPasswordsCommand::RevokeAll { email, db }) => {
             admin::revoke_all(&open(&db).await?, &email, &mut out).await
         }
         Command::Sessions(SessionsCommand::List { email, db, json }) => {
-            admin::list_sessions(&open(&db).await?, &email, json, &mut out).await
+            admin::list_sessions(&open(&db).await?, &email, json, Utc::now(), &mut out).await
         }
         Command::Sessions(SessionsCommand::End { email, id, db }) => {
             admin::end_session(&open(&db).await?, &email, &id, &mut out).await

@@ -128,7 +128,7 @@ fn recent_activity_is_in_words() {
         [
             "Mail on laptop signed in from 127.0.0.1",
             "App-specific password “Mail on laptop” created from 127.0.0.1",
-            "You signed in from 127.0.0.1",
+            "Signed in from 127.0.0.1",
         ]
     );
     assert_eq!(activity[0]["kind"], "app_sign_in");

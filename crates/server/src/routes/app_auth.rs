@@ -28,6 +28,7 @@ const MARK_USED_EVERY: Duration = Duration::minutes(1);
     responses(
     (status = 200, body = WhoAmI),
     (status = 401, description = "`invalid_credentials`, with `WWW-Authenticate: Basic realm=\"keyturn\"`", body = ErrorBody),
+    (status = 400, description = "`bad_request`: a query string that is not one scope", body = ErrorBody),
     (status = 403, description = "`insufficient_scope`: the password is right and may not reach the scope asked for", body = ErrorBody),
     (status = 422, description = "`invalid_scopes`: the scope asked for is none of the four", body = ErrorBody),
     (status = 429, description = "`rate_limited`", body = ErrorBody,

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::extract::{claimed_email, ApiJson, ClientIp, Session};
 use crate::routes::second_factor::verify_code;
 use crate::session_token::SessionToken;
-use crate::store::{AccountId, AuditKind};
+use crate::store::{AccountId, AuditKind, UNKNOWN_CLIENT};
 use crate::throttle::Scope;
 use crate::AppState;
 
@@ -141,7 +141,7 @@ const MAX_CLIENT_CHARS: usize = 100;
 
 /// The app that signed in, in words, from its User-Agent: Keyturn's own `Keyturn/0.1.0 (Linux)` reads
 /// "Keyturn 0.1.0 on Linux"; anything else is kept as sent, without control characters and cut to
-/// [`MAX_CLIENT_CHARS`]; none at all is "Unknown app".
+/// [`MAX_CLIENT_CHARS`]; none at all is [`UNKNOWN_CLIENT`].
 fn client_name(user_agent: Option<&str>) -> String {
     let cleaned: String = user_agent
         .unwrap_or_default()
@@ -151,7 +151,7 @@ fn client_name(user_agent: Option<&str>) -> String {
         .collect();
     let cleaned = cleaned.trim();
     if cleaned.is_empty() {
-        return "Unknown app".to_owned();
+        return UNKNOWN_CLIENT.to_owned();
     }
     let keyturn = cleaned.strip_prefix("Keyturn/").and_then(|rest| {
         let (version, system) = rest.split_once(" (")?;
@@ -189,8 +189,8 @@ mod tests {
     fn other_clients_are_named_as_they_say() {
         assert_eq!(client_name(Some("curl/8.5.0")), "curl/8.5.0");
         assert_eq!(client_name(Some("Keyturn/ (Linux)")), "Keyturn/ (Linux)");
-        assert_eq!(client_name(None), "Unknown app");
-        assert_eq!(client_name(Some("  ")), "Unknown app");
+        assert_eq!(client_name(None), UNKNOWN_CLIENT);
+        assert_eq!(client_name(Some("  ")), UNKNOWN_CLIENT);
     }
 
     proptest! {

@@ -80,6 +80,17 @@ impl AppPasswordRow {
     pub fn expired(&self) -> bool {
         self.revoked_at.is_some() && self.revoked_at == self.expires_at
     }
+
+    /// "active", "expired" (marked so or not yet) or "revoked", at `now`.
+    pub fn state(&self, now: DateTime<Utc>) -> &'static str {
+        if self.expired() || self.is_due(now) {
+            "expired"
+        } else if self.revoked_at.is_some() {
+            "revoked"
+        } else {
+            "active"
+        }
+    }
 }
 
 fn stored_scopes(row: &AnyRow) -> Result<Scopes, StoreError> {
@@ -284,6 +295,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
         let mut tx = self.begin_write(account).await?;
+        // One past its expiry is expired, not revoked: marked so first, and then not found here.
+        expire_due_in(&mut tx, account, now).await?;
         let label: Option<String> = sqlx::query_scalar(
             "UPDATE app_passwords SET revoked_at = $1 WHERE account_id = $2 AND id = $3 AND revoked_at IS NULL
              RETURNING label",
@@ -373,17 +386,20 @@ impl Store {
         Ok(expired)
     }
 
-    /// The id of the active password with this label (any case), for the admin CLI.
+    /// The id of the active, unexpired password with this label (any case), for the admin CLI.
     pub async fn active_id_by_label(
         &self,
         account: &AccountId,
         label: &Label,
+        now: DateTime<Utc>,
     ) -> Result<Option<AppPasswordId>, StoreError> {
         let id: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM app_passwords WHERE account_id = $1 AND label_key = $2 AND revoked_at IS NULL",
+            "SELECT id FROM app_passwords WHERE account_id = $1 AND label_key = $2 AND revoked_at IS NULL
+             AND (expires_at IS NULL OR expires_at > $3)",
         )
         .bind(account.as_str())
         .bind(label.uniqueness_key())
+        .bind(millis(now))
         .fetch_optional(&self.pool)
         .await?;
         Ok(id.map(AppPasswordId::new))
@@ -402,13 +418,15 @@ impl Store {
         Ok(revoked)
     }
 
-    /// Marks every active password of the account revoked and records it, inside the caller's transaction.
+    /// Marks every active password of the account revoked and records it, inside the caller's transaction;
+    /// those past their expiry are marked expired instead, and not counted.
     pub(super) async fn revoke_all_in(
         conn: &mut AnyConnection,
         account: &AccountId,
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<Vec<AppPasswordId>, StoreError> {
+        expire_due_in(conn, account, now).await?;
         let revoked: Vec<String> = sqlx::query_scalar(
             "UPDATE app_passwords SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL RETURNING id",
         )
@@ -454,4 +472,40 @@ async fn count_active(conn: &mut AnyConnection, account: &AccountId) -> Result<u
         .fetch_one(conn)
         .await?;
     count(active)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    fn row(expires_at: Option<DateTime<Utc>>, revoked_at: Option<DateTime<Utc>>) -> AppPasswordRow {
+        AppPasswordRow {
+            id: AppPasswordId::new("p1"),
+            label: "Mail".to_owned(),
+            scopes: Scopes::EVERYTHING,
+            created_at: start(),
+            last_used_at: None,
+            expires_at,
+            revoked_at,
+        }
+    }
+
+    fn start() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_row_is_active_until_it_expires_or_is_revoked() {
+        let end = start() + Duration::days(30);
+        let now = start() + Duration::days(1);
+        assert_eq!(row(None, None).state(now), "active");
+        assert_eq!(row(Some(end), None).state(now), "active");
+        // Past its end but not yet marked: expired all the same.
+        assert_eq!(row(Some(end), None).state(end), "expired");
+        assert_eq!(row(Some(end), Some(end)).state(end + Duration::days(1)), "expired");
+        assert_eq!(row(Some(end), Some(now)).state(end + Duration::days(1)), "revoked");
+        assert_eq!(row(None, Some(now)).state(now), "revoked");
+    }
 }

@@ -55,31 +55,6 @@ impl AuditKind {
         }
     }
 
-    /// How the account's recent activity names this kind; `None` for the kinds it leaves out (sign-outs,
-    /// failed app sign-ins, two-factor steps: support staff see them in the audit trail).
-    pub fn activity(self) -> Option<ActivityKind> {
-        Some(match self {
-            AuditKind::Created => ActivityKind::AppPasswordCreated,
-            AuditKind::Renamed => ActivityKind::AppPasswordRenamed,
-            AuditKind::Revoked => ActivityKind::AppPasswordRevoked,
-            AuditKind::RevokedAll => ActivityKind::AppPasswordsRevokedAll,
-            AuditKind::Expired => ActivityKind::AppPasswordExpired,
-            AuditKind::AppSignIn => ActivityKind::AppSignIn,
-            AuditKind::SignIn => ActivityKind::SignIn,
-            AuditKind::FailedSignIn => ActivityKind::FailedSignIn,
-            AuditKind::PasswordChanged => ActivityKind::PasswordChanged,
-            AuditKind::SignOut
-            | AuditKind::SessionEnded
-            | AuditKind::FailedAppSignIn
-            | AuditKind::SecondFactorPending
-            | AuditKind::SecondFactorOn
-            | AuditKind::SecondFactorOff
-            | AuditKind::SecondFactorReset
-            | AuditKind::FailedSecondFactor
-            | AuditKind::RecoveryCodeUsed => return None,
-        })
-    }
-
     /// Whether the event's detail is the label of one app-specific password.
     fn names_a_password(self) -> bool {
         matches!(
@@ -89,17 +64,18 @@ impl AuditKind {
     }
 }
 
-/// The kinds recent activity shows, as the audit trail stores them.
-const ACTIVITY_KINDS: [AuditKind; 9] = [
-    AuditKind::Created,
-    AuditKind::Renamed,
-    AuditKind::Revoked,
-    AuditKind::RevokedAll,
-    AuditKind::Expired,
-    AuditKind::AppSignIn,
-    AuditKind::SignIn,
-    AuditKind::FailedSignIn,
-    AuditKind::PasswordChanged,
+/// What recent activity shows of the audit trail, and how it names each kind; the rest (sign-outs, failed app
+/// sign-ins, two-factor steps) support staff see in `audit`.
+const ACTIVITY: [(AuditKind, ActivityKind); 9] = [
+    (AuditKind::Created, ActivityKind::AppPasswordCreated),
+    (AuditKind::Renamed, ActivityKind::AppPasswordRenamed),
+    (AuditKind::Revoked, ActivityKind::AppPasswordRevoked),
+    (AuditKind::RevokedAll, ActivityKind::AppPasswordsRevokedAll),
+    (AuditKind::Expired, ActivityKind::AppPasswordExpired),
+    (AuditKind::AppSignIn, ActivityKind::AppSignIn),
+    (AuditKind::SignIn, ActivityKind::SignIn),
+    (AuditKind::FailedSignIn, ActivityKind::FailedSignIn),
+    (AuditKind::PasswordChanged, ActivityKind::PasswordChanged),
 ];
 
 /// Where a change came from: a client's address, or support staff at the admin CLI.
@@ -163,37 +139,31 @@ impl Store {
 
     /// The account's recent activity, newest first: at most `limit` events of the kinds it shows.
     pub async fn activity(&self, account: &AccountId, limit: u32) -> Result<Vec<ActivityEvent>, StoreError> {
-        let kinds = ACTIVITY_KINDS.map(AuditKind::as_str);
-        let rows = sqlx::query(
-            "SELECT at, kind, detail, client_addr FROM audit_events
-             WHERE account_id = $1 AND kind IN ($2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ORDER BY at DESC, id DESC LIMIT $11",
-        )
-        .bind(account.as_str())
-        .bind(kinds[0])
-        .bind(kinds[1])
-        .bind(kinds[2])
-        .bind(kinds[3])
-        .bind(kinds[4])
-        .bind(kinds[5])
-        .bind(kinds[6])
-        .bind(kinds[7])
-        .bind(kinds[8])
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        // `$2`…: one parameter per kind shown, then the limit.
+        let kinds: Vec<String> = (2..2 + ACTIVITY.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT at, kind, detail, client_addr FROM audit_events WHERE account_id = $1 AND kind IN ({})
+             ORDER BY at DESC, id DESC LIMIT ${}",
+            kinds.join(", "),
+            2 + ACTIVITY.len()
+        );
+        let mut query = sqlx::query(&sql).bind(account.as_str());
+        for (kind, _) in ACTIVITY {
+            query = query.bind(kind.as_str());
+        }
+        let rows = query.bind(i64::from(limit)).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let stored: String = r.try_get("kind")?;
-                let kind = ACTIVITY_KINDS
+                let (kind, shown) = ACTIVITY
                     .into_iter()
-                    .find(|k| k.as_str() == stored)
+                    .find(|(kind, _)| kind.as_str() == stored)
                     .ok_or_else(|| StoreError::Corrupt(format!("audit kind {stored:?}")))?;
                 let detail: String = r.try_get("detail")?;
                 let address: String = r.try_get("client_addr")?;
                 Ok(ActivityEvent {
                     at: from_millis(r.try_get("at")?)?,
-                    kind: kind.activity().unwrap_or(ActivityKind::Other),
+                    kind: shown,
                     label: kind.names_a_password().then_some(detail),
                     address: address.parse::<IpAddr>().ok().map(|ip| ip.to_string()),
                 })

@@ -119,7 +119,34 @@ pub(super) async fn remember(
 
 #[cfg(test)]
 mod tests {
+    use keyturn_protocol::{AppPassword, VerifierParams};
+
     use super::*;
+
+    /// A create asking for no limits hashes as every create did before scopes and expiry existed, so a retry
+    /// across the upgrade still replays; asking for limits makes another fingerprint.
+    #[test]
+    fn a_plain_create_keeps_the_fingerprint_it_had_before_scopes() {
+        let label = Label::parse("Mail").unwrap();
+        let password = AppPassword::generate();
+        let verifier = Verifier::build(password.expose().as_bytes(), VerifierParams::default()).unwrap();
+        let tag = LookupTag::of(&password);
+        let before = hex::encode(
+            Sha256::new()
+                .chain_update("Mail")
+                .chain_update([0])
+                .chain_update(verifier.as_str())
+                .chain_update([0])
+                .chain_update(tag.as_str())
+                .finalize(),
+        );
+        let plain = RequestFingerprint::of(&label, &verifier, &tag, Scopes::EVERYTHING, None);
+        assert_eq!(plain.0, before);
+        let mail = Scopes::parse(&["mail"]).unwrap();
+        let limited = RequestFingerprint::of(&label, &verifier, &tag, mail, None);
+        let expiring = RequestFingerprint::of(&label, &verifier, &tag, Scopes::EVERYTHING, Some(30));
+        assert!(limited.0 != before && expiring.0 != before && limited.0 != expiring.0);
+    }
 
     #[test]
     fn a_key_is_trimmed_and_must_be_1_to_255_characters() {

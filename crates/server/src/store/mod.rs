@@ -31,7 +31,7 @@ pub use app_passwords::{AppPasswordRow, Candidate, CreateOutcome, NewAppPassword
 pub use audit::{AuditEvent, AuditKind, Origin};
 pub use idempotency::{IdempotencyKey, RequestFingerprint};
 pub use second_factor::SecondFactorRow;
-pub use sessions::SessionRow;
+pub use sessions::{SessionRow, UNKNOWN_CLIENT};
 pub use throttle::ThrottleRow;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -547,5 +547,54 @@ mod tests {
                 "{engine}/0001_initial.sql must raise {raise:?}"
             );
         }
+    }
+
+    /// Migration 0006 on a database made before it: a signed-in session gets an id (and reads as an unknown
+    /// app), and an app password reaches everything, as it did.
+    #[tokio::test]
+    async fn rows_from_before_scopes_and_devices_keep_working() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let earlier = dir.path().join("migrations before 0006");
+        std::fs::create_dir(&earlier).unwrap();
+        let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        for entry in std::fs::read_dir(&all).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_name().to_string_lossy().as_ref() < "0006" {
+                std::fs::copy(entry.path(), earlier.join(entry.file_name())).unwrap();
+            }
+        }
+        let db = super::Database::Sqlite(dir.path().join("k.db"));
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&db.url().unwrap()).await.unwrap();
+        sqlx::migrate::Migrator::new(earlier.as_path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        for statement in [
+            "INSERT INTO accounts (id, email, password_hash, created_at) VALUES ('a1', 'ann@example.com', 'x', 0)",
+            "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at, expires_at)
+             VALUES ('h1', 'a1', 0, 0, 1)",
+            "INSERT INTO app_passwords (id, account_id, label, label_key, verifier, lookup_tag, created_at)
+             VALUES ('p1', 'a1', 'Mail', 'mail', 'v', '0000abcd', 0)",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        let file = dir.path().join("k.db");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+        let store = super::Store::open(&db).await.unwrap();
+        let account = AccountId::from_stored("a1".to_owned());
+        let sessions = store.sessions(&account, None, None).await.unwrap();
+        assert_eq!(sessions.len(), 1);
+        assert_eq!(sessions[0].id.len(), 32, "{:?}", sessions[0].id);
+        assert_eq!(sessions[0].client, super::UNKNOWN_CLIENT);
+        let passwords = store.all_app_passwords(&account).await.unwrap();
+        assert_eq!(passwords[0].scopes, keyturn_protocol::Scopes::EVERYTHING);
+        assert_eq!(passwords[0].expires_at, None);
     }
 }

@@ -8,6 +8,9 @@ use super::accounts::stored_email;
 use super::{audit, from_millis, millis, AccountId, AuditKind, Origin, Store, StoreError};
 use crate::session_token::{TokenHash, SESSION_ABSOLUTE, SESSION_IDLE};
 
+/// A session's client when its sign-in sent no User-Agent, or it signed in before sessions kept one.
+pub const UNKNOWN_CLIENT: &str = "Unknown app";
+
 pub struct SessionRow {
     pub account: AccountId,
     pub email: Email,
@@ -109,7 +112,9 @@ impl Store {
                     id: r.try_get("id")?,
                     created_at: from_millis(r.try_get("created_at")?)?,
                     last_seen_at: from_millis(r.try_get("last_seen_at")?)?,
-                    client: r.try_get("client")?,
+                    client: Some(r.try_get::<String, _>("client")?)
+                        .filter(|client| !client.is_empty())
+                        .unwrap_or_else(|| UNKNOWN_CLIENT.to_owned()),
                     current: current
                         .is_some_and(|t| r.try_get::<String, _>("token_hash").is_ok_and(|h| h == t.as_str())),
                 })

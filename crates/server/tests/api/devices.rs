@@ -3,6 +3,7 @@
 use chrono::Duration;
 use keyturn_protocol::wire::{ActivityKind, SessionInfo};
 use keyturn_protocol::ErrorCode;
+use sha2::Digest;
 
 use crate::helpers::{create_shared_request, new_key, secret, spawn_app, Refusal, PASSWORD};
 
@@ -33,9 +34,24 @@ async fn each_device_is_listed_with_its_app_and_this_one_marked() {
     );
     assert_eq!(sessions[0].created_at - sessions[1].created_at, Duration::minutes(5));
     assert_ne!(sessions[0].id, sessions[1].id);
-    // The id is not the token, nor anything a request could sign in with.
-    let json = serde_json::to_string(&sessions).unwrap();
-    assert!(!json.contains(&user.token));
+    // Exactly the documented fields: neither the token nor the hash the server looks it up by.
+    let answer: serde_json::Value = reqwest::Client::new()
+        .get(app.url("/v1/sessions"))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for session in answer["sessions"].as_array().unwrap() {
+        let mut keys: Vec<&str> = session.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["client", "created_at", "current", "id", "last_seen_at"]);
+    }
+    let token_hash = hex::encode(sha2::Sha256::digest(user.token.as_bytes()));
+    let text = answer.to_string();
+    assert!(!text.contains(&user.token) && !text.contains(&token_hash), "{text}");
 }
 
 #[tokio::test]

@@ -222,3 +222,78 @@ async fn a_key_sent_again_with_other_scopes_or_expiry_is_a_mismatch() {
         first
     );
 }
+
+#[tokio::test]
+async fn the_servers_sweep_marks_expired_passwords_without_anyone_looking() {
+    let clock = keyturn_server::testkit::ManualClock::at_test_start();
+    let options = keyturn_server::Options {
+        purge_every: std::time::Duration::from_millis(20),
+        ..keyturn_server::Options::default()
+    };
+    let server = keyturn_server::testkit::TestServer::start_with(std::sync::Arc::new(clock.clone()), options)
+        .await
+        .unwrap();
+    let (_, session) = crate::helpers::ann_signed_in(&server).await;
+    let mut request = create_request("Calendar");
+    request.expires_in_days = Some(1);
+    session.send_create(&request, &new_key()).await.unwrap();
+    let db = keyturn_server::testkit::raw_pool(&server.db).await.unwrap();
+    let expired_lines = || {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_events WHERE kind = 'expired'")
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(expired_lines().await, 0, "nothing expired yet");
+    clock.advance(Duration::days(1));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while expired_lines().await == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(expired_lines().await, 1);
+    let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM app_passwords WHERE revoked_at IS NULL")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(active, 0);
+}
+
+#[tokio::test]
+async fn a_password_past_its_expiry_is_expired_not_revoked() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let mut request = create_request("Calendar");
+    request.expires_in_days = Some(1);
+    let calendar = user.session.send_create(&request, &new_key()).await.unwrap();
+    user.session
+        .send_create(&create_request("Mail"), &new_key())
+        .await
+        .unwrap();
+    app.clock.advance(Duration::days(1));
+    let signed_in = app.client.sign_in(&user.email, &secret(PASSWORD)).await.unwrap();
+    let session = app.client.session(signed_in.token);
+    // Neither one revoke nor Revoke All finds it: it stopped working by itself.
+    assert_eq!(session.revoke(&calendar.id).await.refused(), Some(ErrorCode::NotFound));
+    assert_eq!(session.revoke_all().await.unwrap(), 1);
+    let kinds: Vec<(ActivityKind, Option<String>)> = session
+        .activity(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.label))
+        .filter(|(kind, _)| *kind != ActivityKind::SignIn)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (ActivityKind::AppPasswordsRevokedAll, None),
+            (ActivityKind::AppPasswordExpired, Some("Calendar".to_owned())),
+            (ActivityKind::AppPasswordCreated, Some("Mail".to_owned())),
+            (ActivityKind::AppPasswordCreated, Some("Calendar".to_owned())),
+        ]
+    );
+}
