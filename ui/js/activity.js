@@ -2,6 +2,7 @@
 // sentence; the window adds how long ago, with the exact time on hover and for screen readers.
 
 import { call } from "./api.js";
+import { sessionEnded, states } from "./card.js";
 import * as format from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -12,6 +13,7 @@ const parts = {
   empty: $("activity-empty"),
   list: $("activity-list"),
 };
+const show = states(parts);
 
 let onSignedOut = () => {};
 // Answers can cross when the list is asked for twice quickly: only the latest one is shown.
@@ -20,13 +22,6 @@ let asked = 0;
 export function init({ signedOut }) {
   onSignedOut = signedOut;
   $("activity-retry").addEventListener("click", () => refresh());
-}
-
-function show(state) {
-  parts.loading.hidden = state !== "loading";
-  parts.error.hidden = state !== "error";
-  parts.empty.hidden = state !== "empty";
-  parts.list.hidden = state !== "list";
 }
 
 export async function refresh() {
@@ -38,7 +33,7 @@ export async function refresh() {
     parts.list.replaceChildren(...events.map(row));
     show(events.length ? "list" : "empty");
   } catch (e) {
-    if (mine !== asked || sessionEnded(e)) return;
+    if (mine !== asked || sessionEnded(e, onSignedOut)) return;
     parts.errorText.textContent = e.message;
     show("error");
   }
@@ -50,10 +45,4 @@ function row(event) {
   item.dataset.kind = event.kind;
   item.append(event.text, " · ", format.timeAgo(event.at, "", "activity-time"));
   return item;
-}
-
-function sessionEnded(error) {
-  if (error.code !== "unauthenticated") return false;
-  onSignedOut(error.message);
-  return true;
 }

@@ -1,7 +1,9 @@
 // Sign-In and Security → Signed-In Devices: every session of the account, this one marked, and Sign Out for
-// the others. Loading and error of its own, so a failure here leaves the other cards alone.
+// the others. Loading and error of its own, so a failure here leaves the other cards alone, and a notice of
+// its own for a device that turns out to be signed out already.
 
 import { call } from "./api.js";
+import { sessionEnded, states } from "./card.js";
 import { confirmSignOut } from "./device-dialog.js";
 import * as format from "./format.js";
 
@@ -12,7 +14,9 @@ const parts = {
   error: $("devices-error"),
   errorText: $("devices-error-text"),
   list: $("devices-list"),
+  notice: $("devices-notice-text"),
 };
+const show = states(parts);
 
 let onSignedOut = () => {};
 let onChanged = () => {};
@@ -26,14 +30,9 @@ export function init({ signedOut, changed }) {
   $("devices-retry").addEventListener("click", () => refresh());
 }
 
-function show(state) {
-  parts.loading.hidden = state !== "loading";
-  parts.error.hidden = state !== "error";
-  parts.list.hidden = state !== "list";
-}
-
 export async function refresh() {
   const mine = ++asked;
+  showNotice(null);
   show("loading");
   try {
     const sessions = await call("list_sessions");
@@ -41,7 +40,7 @@ export async function refresh() {
     parts.list.replaceChildren(...sessions.map(row));
     show("list");
   } catch (e) {
-    if (mine !== asked || sessionEnded(e)) return;
+    if (mine !== asked || sessionEnded(e, onSignedOut)) return;
     parts.errorText.textContent = e.message;
     show("error");
   }
@@ -86,19 +85,22 @@ function row(session) {
 async function signOutDevice(session) {
   const buttons = () => [...parts.list.querySelectorAll(".device-sign-out")];
   const place = buttons().findIndex((button) => button.closest(".device-row").dataset.id === session.id);
+  showNotice(null);
   const result = await confirmSignOut(() => call("end_session", { id: session.id }));
-  if (result instanceof Error && sessionEnded(result)) return;
+  if (result instanceof Error && sessionEnded(result, onSignedOut)) return;
   if (!result) return;
   // Signed out, or already gone ("not_found"): either way the list is shown again.
   await refresh();
+  // Already gone: Rust's sentence says why the row vanished, but only over a list that did come back.
+  if (result instanceof Error && result.code === "not_found" && !parts.list.hidden) showNotice(result.message);
   onChanged();
   // The focus was on a button that is gone: the next device's Sign Out takes it, else the heading.
   const left = parts.list.hidden ? [] : buttons();
   (left[Math.min(place, left.length - 1)] ?? parts.title).focus();
 }
 
-function sessionEnded(error) {
-  if (error.code !== "unauthenticated") return false;
-  onSignedOut(error.message);
-  return true;
+// Emptied as well as hidden, so the role="status" box around it never holds a sentence that no longer applies.
+function showNotice(message) {
+  parts.notice.textContent = message ?? "";
+  parts.notice.hidden = !message;
 }

@@ -102,9 +102,12 @@ export function refreshRelative(root) {
 /// app_info's list, which gives the names and their order.
 export function access(keys, scopes) {
   const held = new Set(keys);
+  // Rust sends only the scopes this build knows, the same ones as app_info (a newer server's others are left
+  // out, never widened), so every key has a name here. A password that reaches only those others arrives with
+  // none: that reads as "", never "All access", and the row leaves Access out.
   if (scopes.length > 0 && scopes.every((scope) => held.has(scope.key))) return "All access";
-  const known = scopes.filter((scope) => held.has(scope.key)).map((scope) => scope.name);
-  // A scope this build doesn't know yet (a newer server) is still shown, by its key.
-  const unknown = keys.filter((key) => !scopes.some((scope) => scope.key === key));
-  return [...known, ...unknown].join(", ");
+  return scopes
+    .filter((scope) => held.has(scope.key))
+    .map((scope) => scope.name)
+    .join(", ");
 }

@@ -2,6 +2,7 @@
 // (Expires). Resolves with the created password, or null on Cancel.
 
 import { call } from "./api.js";
+import { labelField } from "./label-field.js";
 import { openModal, setBusy } from "./modal.js";
 
 const dialog = document.getElementById("label-dialog");
@@ -15,17 +16,12 @@ const count = document.getElementById("label-count");
 const scopeChoices = document.getElementById("scope-choices");
 const scopeError = document.getElementById("scope-error");
 const expiry = document.getElementById("expiry-select");
-
-/// A label's length as the protocol counts it: trimmed, in characters, not UTF-16 units.
-export function labelLength(value) {
-  return [...value.trim().normalize("NFC")].length;
-}
+const { length, showCount, showError } = labelField({ input, count, error });
 
 // `maxChars`, the `tooLong` and `noScope` sentences, the `scopes` and the `expiryChoices` come from Rust
 // (app_info); the window keeps no copy of the rules.
 export function askLabel({ maxChars, tooLong, scopes, expiryChoices, noScope, onSessionEnded }) {
   return new Promise((resolve) => {
-    const length = () => labelLength(input.value);
     const boxes = showScopes(scopes);
     const ticked = () => boxes.filter((box) => box.checked).map((box) => box.value);
     const acceptable = () => length() > 0 && length() <= maxChars && ticked().length > 0;
@@ -119,17 +115,6 @@ function showExpiryChoices(choices) {
     ...choices.map((choice) => new Option(choice.name, choice.days === null ? "" : String(choice.days))),
   );
   expiry.value = "";
-}
-
-function showCount(length, max) {
-  count.textContent = `${length} of ${max}`;
-  count.classList.toggle("over", length > max);
-}
-
-function showError(message) {
-  error.textContent = message ?? "";
-  error.hidden = !message;
-  input.setAttribute("aria-invalid", String(Boolean(message)));
 }
 
 // Emptied as well as hidden: the fieldset's description reads the text even while it is hidden.

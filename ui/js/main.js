@@ -71,6 +71,14 @@ async function restore(pending = call("restore_session")) {
   }
 }
 
+/// One clock for the whole page keeps every "… ago" and "Expires in …" true while the window stays open. A
+/// password that has just expired changes more than words (its buttons, the count), so then the page is
+/// asked for again instead; not while signed out, when there is no page to ask for.
+async function tick() {
+  if (screens.passwords.hidden) return;
+  if (!(await passwords.refreshIfExpired())) format.refreshRelative(screens.passwords);
+}
+
 async function boot() {
   // Both at once: the keychain and the server are asked while the window gets its settings.
   const restoring = call("restore_session");
@@ -89,8 +97,7 @@ async function boot() {
   });
   devices.init({ signedOut, changed: () => activity.refresh() });
   activity.init({ signedOut });
-  // One clock for the whole page keeps every "… ago" and "Expires in …" true while the window stays open.
-  setInterval(() => format.refreshRelative(screens.passwords), 60_000);
+  setInterval(tick, 60_000);
   $("launch-retry").addEventListener("click", () => restore());
   $("launch-sign-in").addEventListener("click", () => showSignIn(null));
   await restore(restoring);

@@ -2,6 +2,7 @@
 // row says what the password may reach and when it expires, with Rename and Remove.
 
 import { call } from "./api.js";
+import { sessionEnded as endedBy, states } from "./card.js";
 import * as format from "./format.js";
 import { askLabel } from "./label-dialog.js";
 import { askRename } from "./rename-dialog.js";
@@ -22,11 +23,15 @@ const parts = {
   empty: $("passwords-empty"),
   list: $("passwords-list"),
 };
+// The toolbar (count, Revoke All, Add) goes with the list: there is nothing to count or revoke otherwise.
+const show = states({ ...parts, list: [parts.list, parts.toolbar] });
 
 let onSignedOut = () => {};
 // The cards beside this one (devices, activity) follow every time the list is asked for again.
 let onRefreshing = () => {};
 let current = [];
+// When `current` was asked for: a password that expires after this has been shown as working.
+let askedAt = 0;
 // The limits and the choices come from Rust (app_info), which has them from the protocol.
 let limits = {};
 
@@ -57,16 +62,9 @@ export function open(session) {
   return refresh();
 }
 
-function show(state) {
-  parts.loading.hidden = state !== "loading";
-  parts.error.hidden = state !== "error";
-  parts.empty.hidden = state !== "empty";
-  parts.list.hidden = state !== "list";
-  parts.toolbar.hidden = state !== "list";
-}
-
 async function refresh() {
   onRefreshing();
+  askedAt = Date.now();
   show("loading");
   try {
     const view = await call("list_app_passwords");
@@ -121,7 +119,7 @@ function row(password) {
   rename.addEventListener("click", () => renameOne(password));
   const remove = document.createElement("button");
   remove.type = "button";
-  remove.className = "button secondary";
+  remove.className = "button secondary remove";
   remove.textContent = "Remove";
   remove.setAttribute("aria-label", `Remove ${password.label}`);
   remove.addEventListener("click", () => revokeOne(password));
@@ -141,6 +139,29 @@ function access(keys) {
   words.textContent = format.access(keys, limits.scopes);
   span.append(spoken, words);
   return span;
+}
+
+/// For the page's clock. A row that has expired since the list was asked for can no longer be renamed or
+/// removed, and no longer counts toward the limit: the list (and the cards beside it) is asked for again,
+/// not just re-worded. True when it was. One that had already expired when asked for (a server clock behind
+/// this one) doesn't count, or the page would reload every minute.
+export async function refreshIfExpired(now = Date.now()) {
+  const expired = current.some((password) => {
+    const end = password.expires_at ? Date.parse(password.expires_at) : Infinity;
+    return askedAt < end && end <= now;
+  });
+  if (!expired) return false;
+  // The rows are made anew: focus on one of their buttons goes back to the same button, or, if its password
+  // is the one that expired, to the list's own buttons.
+  const focused = parts.list.contains(document.activeElement) ? document.activeElement : null;
+  const id = focused?.closest(".password-row").dataset.id;
+  const which = focused?.classList.contains("rename") ? ".rename" : ".remove";
+  await refresh();
+  if (!focused) return true;
+  const again = parts.list.querySelector(`.password-row[data-id="${CSS.escape(id)}"] ${which}`);
+  if (again && !parts.list.hidden) again.focus();
+  else focusHeading();
+  return true;
 }
 
 async function generate() {
@@ -208,9 +229,7 @@ async function signOut() {
 }
 
 function sessionEnded(error) {
-  if (error.code !== "unauthenticated") return false;
-  onSignedOut(error.message);
-  return true;
+  return endedBy(error, onSignedOut);
 }
 
 /// "accounts.example.com", or the address as given if it is not a URL.

@@ -2,7 +2,7 @@
 // (renamed, or the password turned out to be gone), false on Cancel.
 
 import { call } from "./api.js";
-import { labelLength } from "./label-dialog.js";
+import { labelField } from "./label-field.js";
 import { openModal, setBusy } from "./modal.js";
 
 const $ = (id) => document.getElementById(id);
@@ -14,11 +14,11 @@ const busy = $("rename-busy");
 const confirm = $("rename-confirm");
 const cancel = $("rename-cancel");
 const count = $("rename-count");
+const { length, showCount, showError } = labelField({ input, count, error });
 
 /// `password` is the row's; `maxChars` and `tooLong` come from Rust (app_info), as in the Label dialog.
 export function askRename({ password, maxChars, tooLong, onSessionEnded }) {
   return new Promise((resolve) => {
-    const length = () => labelLength(input.value);
     const unchanged = () => input.value.trim().normalize("NFC") === password.label.trim().normalize("NFC");
     const acceptable = () => length() > 0 && length() <= maxChars && !unchanged();
     // Once the server says the password is gone, the list behind the dialog is stale whatever the user does.
@@ -72,15 +72,4 @@ export function askRename({ password, maxChars, tooLong, onSessionEnded }) {
     // Selected, so typing replaces the old label and an arrow key keeps it for editing.
     input.select();
   });
-}
-
-function showCount(length, max) {
-  count.textContent = `${length} of ${max}`;
-  count.classList.toggle("over", length > max);
-}
-
-function showError(message) {
-  error.textContent = message ?? "";
-  error.hidden = !message;
-  input.setAttribute("aria-invalid", String(Boolean(message)));
 }
