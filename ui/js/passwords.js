@@ -128,16 +128,18 @@ function row(password) {
   return item;
 }
 
-/// "Mail, Calendars", introduced for screen readers; the class holds the visible words alone.
+/// "Access: Mail, Calendars" (a bare "Mail" beside "Never used" would not say what it is), or "All access";
+/// the class holds the scopes' words alone.
 function access(keys) {
   const span = document.createElement("span");
-  const spoken = document.createElement("span");
-  spoken.className = "visually-hidden";
-  spoken.textContent = "Access: ";
   const words = document.createElement("span");
   words.className = "password-scopes";
   words.textContent = format.access(keys, limits.scopes);
-  span.append(spoken, words);
+  const intro = document.createElement("span");
+  intro.textContent = "Access: ";
+  // "Access: All access" says it twice: there the introduction is for screen readers only.
+  if (words.textContent === "All access") intro.className = "visually-hidden";
+  span.append(intro, words);
   return span;
 }
 
