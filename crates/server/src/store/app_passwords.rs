@@ -343,10 +343,12 @@ impl Store {
                 e.into()
             }
         })?;
-        let Some(row) = row else { return Ok(None) };
-        audit::record_in(&mut tx, account, origin, AuditKind::Renamed, label.as_str(), now).await?;
+        if row.is_some() {
+            audit::record_in(&mut tx, account, origin, AuditKind::Renamed, label.as_str(), now).await?;
+        }
+        // Committed either way: the expiries marked above stand even when there was nothing to rename.
         tx.commit().await?;
-        AppPasswordRow::from_row(&row).map(Some)
+        row.as_ref().map(AppPasswordRow::from_row).transpose()
     }
 
     /// Marks the account's passwords that are past their expiry expired, each with an "expired" line in the

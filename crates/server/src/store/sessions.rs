@@ -138,10 +138,12 @@ impl Store {
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let Some(client) = client else { return Ok(false) };
-        audit::record_in(&mut tx, account, origin, AuditKind::SessionEnded, &client, now).await?;
+        if let Some(client) = &client {
+            audit::record_in(&mut tx, account, origin, AuditKind::SessionEnded, client, now).await?;
+        }
+        // Ended either way, so the connection goes back to the pool clean.
         tx.commit().await?;
-        Ok(true)
+        Ok(client.is_some())
     }
 
     pub async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError> {
