@@ -1,7 +1,7 @@
-//! `cargo xtask bench [--quick]`: release builds of the server, the harness and the baseline window beside
-//! the app the packages ship, then `keyturn-bench` in a virtual display with its own D-Bus session. The report
-//! lands in `target/bench/` (report.json, report.md, SVG plots). `--quick` runs every measurement small, to
-//! check the harness (CI runs it).
+//! `cargo xtask bench [--quick] [--desktop-only]`: release builds of the server, the harness and the baseline
+//! window beside the app the packages ship, then `keyturn-bench` in a virtual display with its own D-Bus
+//! session. The report lands in `target/bench/` (report.json, report.md, SVG plots). `--quick` runs every
+//! measurement small, to check the harness (CI runs it); `--desktop-only` measures the app alone.
 
 use anyhow::Result;
 
@@ -9,7 +9,7 @@ use crate::{cargo, keyring, run, setup, workspace_root};
 
 /// Runs the benchmarks against the app in `target/release`, the binary the packages are made from: call
 /// it after `bundle::bundle`.
-pub fn run_bench(quick: bool) -> Result<()> {
+pub fn run_bench(quick: bool, desktop_only: bool) -> Result<()> {
     setup::install_tauri_driver()?;
     cargo(&[
         "build",
@@ -48,6 +48,11 @@ pub fn run_bench(quick: bool) -> Result<()> {
         .current_dir(&root);
     if quick {
         command.arg("--quick");
+    }
+    if desktop_only {
+        // The app's figures alone (launch, memory, Create to the reveal), to check a change to the window.
+        command.arg("--desktop-only");
+        return run(&mut command);
     }
     // Server instances on PostgreSQL, in a throwaway cluster that goes when the bench ends.
     let cluster = crate::postgres::Cluster::start()?;

@@ -27,14 +27,19 @@ fn main() -> Result<()> {
         Some("test-postgres") => setup::install().and_then(|()| test_on_postgres()),
         Some("bundle") => bundle::bundle().map(drop),
         // The app as it ships first: the binary the packages are made from.
-        Some("bench") => bundle::bundle().and_then(|_| bench::run_bench(args.get(1).is_some_and(|a| a == "--quick"))),
+        Some("bench") => {
+            let flag = |name: &str| args.iter().skip(1).any(|a| a == name);
+            bundle::bundle().and_then(|_| bench::run_bench(flag("--quick"), flag("--desktop-only")))
+        }
         Some("setup") => setup::install()
             .and_then(|()| setup::install_tauri_driver())
             .and_then(|()| setup::install_tauri_cli())
             .and_then(|()| setup::install_cargo_machete())
             .and_then(|()| setup::install_cargo_deny()),
         _ => {
-            eprintln!("usage: cargo xtask <demo|ci|e2e|test-postgres|contract|bundle|bench [--quick]|setup>");
+            eprintln!(
+                "usage: cargo xtask <demo|ci|e2e|test-postgres|contract|bundle|bench [--quick] [--desktop-only]|setup>"
+            );
             eprintln!("  demo   run Keyturn against a local server with a demo account");
             eprintln!("  ci     install what is missing, then fmt, clippy, machete, deny, every test, the packages");
             eprintln!("         installed and the end-to-end test against the installed app");
@@ -67,7 +72,7 @@ fn ci() -> Result<()> {
     let installed = bundle::check_and_install(&bundles)?;
     e2e::run_against(&installed)?;
     // Every benchmark, small, so the harness cannot rot; against the app just bundled.
-    bench::run_bench(true)?;
+    bench::run_bench(true, false)?;
     println!("xtask ci: all checks passed");
     Ok(())
 }
