@@ -22,3 +22,41 @@ export function setBusy(dialog, busy, busyElement, controls) {
   busyElement.hidden = !busy;
   for (const control of controls) control.disabled = busy;
 }
+
+/// A confirm dialog that does `work` on Confirm (Revoke, Sign out a device). Resolves true once the work is
+/// done, false on Cancel, or the CommandError that decides where to go next (`not_found`: already gone;
+/// `unauthenticated`: signed out here too); any other failure is shown in the dialog, which stays open.
+/// Cancel has the focus first, so a stray Enter does nothing.
+export function confirmWork({ dialog, error, busy, confirm, cancel }, work) {
+  return new Promise((resolve) => {
+    error.textContent = "";
+    error.hidden = true;
+    const finish = (result) => {
+      confirm.removeEventListener("click", onConfirm);
+      cancel.removeEventListener("click", onCancel);
+      close();
+      resolve(result);
+    };
+    const onCancel = () => finish(false);
+    const onConfirm = async () => {
+      setBusy(dialog, true, busy, [confirm, cancel]);
+      error.hidden = true;
+      try {
+        await work();
+        finish(true);
+      } catch (e) {
+        if (e.code === "not_found" || e.code === "unauthenticated") {
+          finish(e);
+          return;
+        }
+        error.textContent = e.message;
+        error.hidden = false;
+      } finally {
+        setBusy(dialog, false, busy, [confirm, cancel]);
+      }
+    };
+    confirm.addEventListener("click", onConfirm);
+    cancel.addEventListener("click", onCancel);
+    const close = openModal(dialog, { initialFocus: cancel, onCancel });
+  });
+}
