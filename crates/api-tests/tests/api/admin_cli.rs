@@ -12,7 +12,7 @@ use keyturn_protocol::ErrorCode;
 
 use crate::helpers::{secret, spawn_app, spawn_sqlite_app, Refusal, PASSWORD};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyturn-server");
+use crate::helpers::SERVER_BIN as BIN;
 
 fn admin(db: impl AsRef<OsStr>, args: &[&str]) -> Output {
     Command::new(BIN).args(args).arg("--db").arg(db).output().unwrap()

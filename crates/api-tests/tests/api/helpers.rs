@@ -10,6 +10,9 @@ use keyturn_server::{AppState, Argon2Limits, Database, Options};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
+/// The `keyturn-server` binary this suite runs for the admin CLI and `serve` (built from the server's `cli::main`).
+pub const SERVER_BIN: &str = env!("CARGO_BIN_EXE_keyturn-server-under-test");
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {

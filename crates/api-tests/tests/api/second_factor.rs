@@ -310,7 +310,7 @@ async fn every_step_is_in_the_audit_trail() {
         .disable_totp(&password, &secret(&code(&app, &totp_secret, 0)))
         .await
         .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_keyturn-server"))
+    let output = Command::new(crate::helpers::SERVER_BIN)
         .args(["audit", &user.email, "--db"])
         .arg(app.db_arg())
         .output()
@@ -332,7 +332,7 @@ async fn support_staff_see_it_and_reset_it_for_a_user_who_lost_the_phone() {
     let app = spawn_app().await;
     let (user, _, _) = user_with_second_factor(&app).await;
     let run = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_keyturn-server"))
+        let output = Command::new(crate::helpers::SERVER_BIN)
             .args(args)
             .arg("--db")
             .arg(app.db_arg())
@@ -417,7 +417,7 @@ async fn with_it_required_an_app_password_made_earlier_keeps_working_after_a_res
         .await
         .unwrap();
     let created = user.session.create_app_password("Mail").await.unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_keyturn-server"))
+    let output = Command::new(crate::helpers::SERVER_BIN)
         .args(["second-factor", "reset", &user.email, "--db"])
         .arg(app.db_arg())
         .output()

@@ -83,7 +83,7 @@ async fn a_client_refuses_to_build_verifiers_with_parameters_outside_the_protoco
 #[test]
 fn serve_refuses_to_advertise_parameters_clients_refuse() {
     let dir = tempfile::tempdir().unwrap();
-    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_keyturn-server"))
+    let mut serve = std::process::Command::new(crate::helpers::SERVER_BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--argon2-m-cost", "1024", "--db"])
         .arg(dir.path().join("keyturn.db"))
         .stdout(std::process::Stdio::null())

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use crate::helpers::{secret, spawn_app, spawn_sqlite_app};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyturn-server");
+use crate::helpers::SERVER_BIN as BIN;
 
 #[tokio::test]
 async fn healthz_says_alive_and_readyz_says_ready_only_with_every_migration_applied() {
