@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-use crate::report::{Goal, Report};
+use crate::report::{Goal, Measured, Report};
 
 /// How much of everything a run does.
 pub struct Scale {
@@ -141,14 +141,57 @@ fn main() -> Result<()> {
         Some(Goal::Below(12.0)),
     );
 
-    plot(&mut report, &args.out, &scale)?;
+    let rows: Vec<usize> = scale.row_sets.iter().map(|(a, p)| a * p).collect();
+    let measured = Measured {
+        server: !args.desktop_only,
+        postgres: !args.desktop_only && args.postgres.is_some(),
+        rows: &rows,
+    };
+    // Quick or full, a run that left a figure out fails; what it did produce is still written, to look at.
+    if let Err(incomplete) = report.check_complete(&measured) {
+        report.write(&args.out)?;
+        return Err(incomplete);
+    }
+    plot(&mut report, &args.out, &scale, measured.server)?;
     report.write(&args.out)?;
     println!("bench: report in {}", args.out.join("report.md").display());
     Ok(())
 }
 
-fn plot(report: &mut Report, out: &std::path::Path, scale: &Scale) -> Result<()> {
-    let v = |key: &str| report.value(key).unwrap_or(0.0);
+fn plot(report: &mut Report, out: &std::path::Path, scale: &Scale, server: bool) -> Result<()> {
+    let v = |key: &str| report.plotted(key);
+    let mut plots = Vec::new();
+    if server {
+        plot_server(report, out, scale)?;
+        plots = vec![
+            ("Latency per operation".into(), "latency.svg".into()),
+            (
+                "Cold app sign-in against the argon2 bound".into(),
+                "throughput.svg".into(),
+            ),
+            ("App sign-in against stored app passwords".into(), "rows.svg".into()),
+        ];
+    }
+    plots::bars(
+        &out.join("desktop.svg"),
+        "Keyturn against a minimal Tauri window",
+        "ms / MB",
+        &[
+            ("launch (ms)".into(), v("baseline_launch")?),
+            (String::new(), v("app_launch")?),
+            ("memory (MB)".into(), v("baseline_memory")?),
+            (String::new(), v("app_memory")?),
+        ],
+        Some(["baseline", "Keyturn"]),
+    )?;
+    plots.push(("Keyturn against a minimal Tauri window".into(), "desktop.svg".into()));
+    report.plots = plots;
+    Ok(())
+}
+
+/// The server's plots: latency per operation, throughput against the bound, latency against stored rows.
+fn plot_server(report: &Report, out: &std::path::Path, scale: &Scale) -> Result<()> {
+    let v = |key: &str| report.plotted(key);
     let mut latency = Vec::new();
     for (op, key) in [
         ("sign-in", "primary_sign_in"),
@@ -158,8 +201,8 @@ fn plot(report: &mut Report, out: &std::path::Path, scale: &Scale) -> Result<()>
         ("revoke", "revoke"),
     ] {
         // The pair's name under its first bar; the legend tells p50 from p99.
-        latency.push((op.to_owned(), v(&format!("{key}_p50"))));
-        latency.push((String::new(), v(&format!("{key}_p99"))));
+        latency.push((op.to_owned(), v(&format!("{key}_p50"))?));
+        latency.push((String::new(), v(&format!("{key}_p99"))?));
     }
     plots::bars(
         &out.join("latency.svg"),
@@ -173,15 +216,15 @@ fn plot(report: &mut Report, out: &std::path::Path, scale: &Scale) -> Result<()>
         "Cold app sign-in against the argon2 bound",
         "per second",
         &[
-            ("argon2 bound".into(), v("argon2_bound")),
-            ("cold app sign-in".into(), v("cold_app_sign_in")),
+            ("argon2 bound".into(), v("argon2_bound")?),
+            ("cold app sign-in".into(), v("cold_app_sign_in")?),
         ],
         None,
     )?;
     let rows: Vec<f64> = scale.row_sets.iter().map(|(a, p)| (a * p) as f64).collect();
-    let series = |suffix: &str| -> Vec<(f64, f64)> {
+    let series = |suffix: &str| -> Result<Vec<(f64, f64)>> {
         rows.iter()
-            .map(|r| (*r, v(&format!("rows_{}_{suffix}", *r as usize))))
+            .map(|r| Ok((*r, v(&format!("rows_{}_{suffix}", *r as usize))?)))
             .collect()
     };
     plots::lines(
@@ -189,28 +232,7 @@ fn plot(report: &mut Report, out: &std::path::Path, scale: &Scale) -> Result<()>
         "App sign-in against stored app passwords",
         "stored app passwords",
         "ms",
-        &[("p50", series("p50")), ("p99", series("p99"))],
+        &[("p50", series("p50")?), ("p99", series("p99")?)],
     )?;
-    plots::bars(
-        &out.join("desktop.svg"),
-        "Keyturn against a minimal Tauri window",
-        "ms / MB",
-        &[
-            ("launch (ms)".into(), v("baseline_launch")),
-            (String::new(), v("app_launch")),
-            ("memory (MB)".into(), v("baseline_memory")),
-            (String::new(), v("app_memory")),
-        ],
-        Some(["baseline", "Keyturn"]),
-    )?;
-    report.plots = vec![
-        ("Latency per operation".into(), "latency.svg".into()),
-        (
-            "Cold app sign-in against the argon2 bound".into(),
-            "throughput.svg".into(),
-        ),
-        ("App sign-in against stored app passwords".into(), "rows.svg".into()),
-        ("Keyturn against a minimal Tauri window".into(), "desktop.svg".into()),
-    ];
     Ok(())
 }

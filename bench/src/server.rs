@@ -3,10 +3,9 @@
 //! 100k and 1M stored app-specific passwords, with the start time and the database's size.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context, Result};
-use keyturn_protocol::{AppPassword, Argon2Memory, Verifier, VerifierParams};
+use anyhow::{bail, ensure, Result};
+use keyturn_protocol::{AppPassword, Verifier, VerifierParams};
 use keyturn_server_process::ServerProcess;
 use serde_json::json;
 
@@ -14,6 +13,13 @@ use crate::report::{Goal, Report};
 use crate::seed::{self, Credential, Seeder};
 use crate::wrk::{Outcome, Request, Wrk};
 use crate::Scale;
+
+mod resources;
+mod rows;
+
+use resources::argon2_bound;
+pub use resources::peak_memory_mb;
+use rows::rows;
 
 pub(crate) const CONNECTIONS: u32 = 64;
 
@@ -238,93 +244,6 @@ pub fn measure(server_bin: &Path, out: &Path, scale: &Scale, report: &mut Report
     rows(server_bin, out, scale, report, &wrk, &runtime)
 }
 
-/// App sign-in latency (cached: the row is still read) against the number of stored app passwords.
-fn rows(
-    server_bin: &Path,
-    out: &Path,
-    scale: &Scale,
-    report: &mut Report,
-    wrk: &Wrk,
-    runtime: &tokio::runtime::Runtime,
-) -> Result<()> {
-    let mut first_p50 = None;
-    for &(accounts, per_account) in scale.row_sets {
-        let rows = accounts * per_account;
-        let name = format!("rows-{rows}");
-        let db = fresh_db(out, &name)?;
-        let primary_hash = migrate_and_add_owner(server_bin, &db, out, runtime)?;
-        println!("bench: seeding {rows} app-specific passwords across {accounts} accounts");
-        let started = Instant::now();
-        let credentials = runtime.block_on(async {
-            let mut seeder = Seeder::open(&db, primary_hash).await?;
-            let credentials = seeder
-                .accounts(1..accounts + 1, per_account, seed::real_passwords(32)?)
-                .await?;
-            seeder.close().await?;
-            anyhow::Ok(credentials)
-        })?;
-        println!("bench: seeded in {:.1} s", started.elapsed().as_secs_f64());
-        let started = Instant::now();
-        let log = out.join(format!("server-{name}.log"));
-        let server = ServerProcess::start(server_bin, &db, Some(&log))?;
-        let start_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let requests: Vec<Request> = credentials.iter().map(basic).collect();
-        // Once each, so the measured ones are cached: what varies with the rows is the row read.
-        wrk.run(&format!("{name}-warm"), &server.url, &requests, 1, 1, 1)?;
-        let outcome = wrk.run(&name, &server.url, &requests, 1, 1, scale.latency_secs)?;
-        answered(&outcome, "sign-ins", &log)?;
-        let label = human(rows);
-        report.add(
-            &format!("rows_{rows}_start"),
-            &format!("server start with {label} app passwords"),
-            start_ms,
-            "ms",
-            None,
-        );
-        report.add(
-            &format!("rows_{rows}_p50"),
-            &format!("app sign-in with {label} app passwords, p50"),
-            ms(outcome.p50_us),
-            "ms",
-            None,
-        );
-        report.add(
-            &format!("rows_{rows}_p99"),
-            &format!("app sign-in with {label} app passwords, p99"),
-            ms(outcome.p99_us),
-            "ms",
-            None,
-        );
-        let size = db_size_mb(&db)?;
-        report.add(
-            &format!("rows_{rows}_db"),
-            &format!("database size with {label} app passwords"),
-            size,
-            "MB",
-            None,
-        );
-        match first_p50 {
-            None => first_p50 = Some(outcome.p50_us),
-            Some(first) => {
-                let goal = (rows >= 1_000_000 || rows == scale.row_sets.last().map_or(0, |r| r.0 * r.1))
-                    .then_some(Goal::Below(1.2));
-                report.add(
-                    &format!("rows_{rows}_ratio"),
-                    &format!(
-                        "app sign-in p50 with {label} against {}",
-                        human(scale.row_sets[0].0 * scale.row_sets[0].1)
-                    ),
-                    outcome.p50_us / first,
-                    "ratio",
-                    goal,
-                );
-            }
-        }
-        drop(server);
-    }
-    Ok(())
-}
-
 /// The account whose primary password the sign-in figure uses, added through the admin CLI.
 const OWNER: &str = "owner@bench.test";
 
@@ -387,61 +306,6 @@ pub(crate) fn basic(credential: &Credential) -> Request {
     )
 }
 
-/// argon2 verifications per second at the default parameters, one thread per core, each with its own
-/// reused memory (as the server's pool does).
-fn argon2_bound(secs: u32) -> Result<f64> {
-    let verifier = Verifier::build(b"bound", VerifierParams::default())?;
-    let threads = std::thread::available_parallelism().map_or(2, usize::from);
-    let until = Instant::now() + Duration::from_secs(u64::from(secs));
-    let started = Instant::now();
-    let runs: u64 = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut memory = Argon2Memory::default();
-                    let mut n = 0u64;
-                    while Instant::now() < until {
-                        assert!(verifier.verify_in(b"bound", &mut memory));
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
-    });
-    Ok(runs as f64 / started.elapsed().as_secs_f64())
-}
-
-/// `VmHWM` of a process, in MB.
-pub fn peak_memory_mb(pid: u32) -> Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|l| l.trim().trim_end_matches(" kB").parse().ok())
-        .context("VmHWM")?;
-    Ok(kb / 1000.0)
-}
-
-fn db_size_mb(db: &Path) -> Result<f64> {
-    let mut bytes = 0;
-    for suffix in ["", "-wal"] {
-        if let Ok(meta) = std::fs::metadata(format!("{}{suffix}", db.display())) {
-            bytes += meta.len();
-        }
-    }
-    Ok(bytes as f64 / 1e6)
-}
-
 pub(crate) fn ms(us: f64) -> f64 {
     us / 1000.0
-}
-
-fn human(rows: usize) -> String {
-    match rows {
-        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
-        n if n >= 1_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
-        n => n.to_string(),
-    }
 }

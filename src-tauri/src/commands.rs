@@ -1,12 +1,14 @@
-//! The commands the window may call (each granted in `capabilities/main.json`). Thin: `Desktop` does the work.
+//! The commands the window may call (each granted in `capabilities/main.json`). Thin: `Desktop` does the work
+//! (and `server_rules` adds the server's rule to the session the window gets).
 
 use secrecy::SecretString;
 use tauri::State;
 
 use keyturn_protocol::wire::{AppPasswordInfo, SessionInfo};
 
-use crate::desktop::{ActivityView, AppInfo, Copied, Desktop, PasswordsView, Revealed, SessionView, TwoFactorSetup};
+use crate::desktop::{ActivityView, AppInfo, Copied, Desktop, PasswordsView, Revealed, TwoFactorSetup};
 use crate::error::CommandError;
+use crate::server_rules::{self, SignedInView};
 
 #[tauri::command]
 pub fn app_info(desktop: State<'_, Desktop>) -> AppInfo {
@@ -14,8 +16,8 @@ pub fn app_info(desktop: State<'_, Desktop>) -> AppInfo {
 }
 
 #[tauri::command]
-pub async fn restore_session(desktop: State<'_, Desktop>) -> Result<Option<SessionView>, CommandError> {
-    desktop.restore_session().await
+pub async fn restore_session(desktop: State<'_, Desktop>) -> Result<Option<SignedInView>, CommandError> {
+    server_rules::restore_session(&desktop).await
 }
 
 #[tauri::command]
@@ -25,11 +27,16 @@ pub async fn sign_in(
     password: String,
     server_url: String,
     code: Option<String>,
-) -> Result<SessionView, CommandError> {
+) -> Result<SignedInView, CommandError> {
     let code = code.map(SecretString::from);
-    desktop
-        .sign_in(&email, SecretString::from(password), code.as_ref(), &server_url)
-        .await
+    server_rules::sign_in(
+        &desktop,
+        &email,
+        SecretString::from(password),
+        code.as_ref(),
+        &server_url,
+    )
+    .await
 }
 
 #[tauri::command]

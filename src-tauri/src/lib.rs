@@ -6,6 +6,8 @@
 //! - [`run`] starts the app; [`app_builder`] wires the commands into any Tauri runtime, so tests can use the
 //!   mock runtime.
 //! - `commands`: the thin `#[tauri::command]`s; `desktop`: what they do, over `keyturn-client`.
+//! - `server_rules`: the session as sign-in and launch hand it to the window, with the server's rule (two-factor
+//!   authentication first) so the window can say it before the label dialog.
 //! - `error`: what a command fails with, `{code, message}`; `messages`: every sentence a failure shows.
 //! - `keychain`: the session token, only in the OS keychain. `settings`: the non-secret preferences file.
 //! - `launch`: `--version` and `--help`, before any window. `log`: stderr and a daily log file.
@@ -22,6 +24,7 @@ pub mod keychain;
 pub mod launch;
 mod log;
 mod messages;
+mod server_rules;
 pub mod settings;
 mod window_place;
 

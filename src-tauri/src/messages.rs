@@ -84,8 +84,9 @@ fn for_api(failure: &ApiFailure) -> String {
             "The verification code is incorrect or was already used. Enter the current code from your authenticator app.".to_owned()
         }
         ErrorCode::SecondFactorEnabled => "Two-factor authentication is already on.".to_owned(),
-        // At sign-in: the code is asked for; before a create on a server that requires it: turn it on first.
-        // The server's sentence says which.
+        // A create on a server that requires it (403): the same words the window shows before the label.
+        ErrorCode::SecondFactorRequired if failure.status == 403 => second_factor_first(),
+        // At sign-in or a password change (401): the server's sentence asks for the code.
         ErrorCode::SecondFactorRequired => failure.message.clone(),
         // The server's sentence names the rule (at least one scope of the four; 1 to 365 days).
         ErrorCode::InvalidScopes | ErrorCode::InvalidExpiry => failure.message.clone(),
@@ -94,6 +95,12 @@ fn for_api(failure: &ApiFailure) -> String {
         // A newer server's code: its own sentence is the best there is.
         ErrorCode::Unknown => failure.message.clone(),
     }
+}
+
+/// The server makes app-specific passwords only for accounts with two-factor authentication on: shown before
+/// the label dialog while it is off, and for a create the server refused for it.
+pub fn second_factor_first() -> String {
+    "Turn on two-factor authentication before making app-specific passwords.".to_owned()
 }
 
 /// The window asked for no scope, or one the protocol does not know: the protocol's sentence.
@@ -122,6 +129,8 @@ pub fn activity(event: &ActivityEvent) -> String {
         // Whoever it was: this line is how a user learns of a sign-in that was not theirs.
         ActivityKind::SignIn => "Signed in".to_owned(),
         ActivityKind::FailedSignIn => "Failed sign-in with a wrong password".to_owned(),
+        // The password was right and only the code stood in the way: a line the user must not miss.
+        ActivityKind::VerificationCodeAsked => "Verification code asked for after the correct password".to_owned(),
         ActivityKind::PasswordChanged => "Your password was changed".to_owned(),
         ActivityKind::Other => "Account activity".to_owned(),
     };
@@ -227,6 +236,27 @@ mod tests {
         assert_eq!(
             activity(&event(ActivityKind::AppPasswordsRevokedAll, None, Some("::1"))),
             "All app-specific passwords revoked from ::1"
+        );
+        assert_eq!(
+            activity(&event(ActivityKind::VerificationCodeAsked, None, Some("203.0.113.5"))),
+            "Verification code asked for after the correct password from 203.0.113.5"
+        );
+    }
+
+    #[test]
+    fn only_a_refused_create_says_to_turn_two_factor_authentication_on_first() {
+        let refused = |status| {
+            for_client_error(&Error::Api(ApiFailure {
+                status,
+                code: ErrorCode::SecondFactorRequired,
+                message: "Enter the 6-digit code from your authenticator app.".to_owned(),
+                retry_after: None,
+            }))
+        };
+        assert_eq!(refused(403).message, second_factor_first());
+        assert_eq!(
+            refused(401).message,
+            "Enter the 6-digit code from your authenticator app."
         );
     }
 

@@ -1,12 +1,11 @@
 // Boots the window: restores a session from the keychain or shows Sign in, and switches screens. When the
-// server can't be reached at launch, the kept session stays and "Try Again" asks the server again.
+// server can't be reached at launch, the kept session stays and "Try Again" asks the server again. The
+// account page's modules (its three cards and their dialogs) load when it is first shown, or once the first
+// screen is up, so a launch to Sign in parses only what Sign in needs.
 
 import * as about from "./about.js";
-import * as activity from "./activity.js";
 import { call } from "./api.js";
-import * as devices from "./devices.js";
 import * as format from "./format.js";
-import * as passwords from "./passwords.js";
 import * as signin from "./signin.js";
 
 const $ = (id) => document.getElementById(id);
@@ -29,9 +28,36 @@ function show(name) {
   if (name !== "loading") markInteractive();
 }
 
-/// The first screen a user can act on is up: what `cargo xtask bench` times the launch to.
+/// The first screen a user can act on is up: what `cargo xtask bench` times the launch to. The account page
+/// is then loaded while the user reads it, so signing in does not wait for it.
 function markInteractive() {
-  if (performance.getEntriesByName("keyturn:interactive").length === 0) performance.mark("keyturn:interactive");
+  if (performance.getEntriesByName("keyturn:interactive").length > 0) return;
+  performance.mark("keyturn:interactive");
+  setTimeout(() => accountPage().catch(() => {}), 0);
+}
+
+let appInfo = null;
+let page = null;
+
+/// The account page's cards, imported and set up once: `{ passwords, devices, activity }`.
+function accountPage() {
+  page ??= Promise.all([import("./passwords.js"), import("./devices.js"), import("./activity.js")]).then(
+    ([passwords, devices, activity]) => {
+      passwords.init(appInfo, {
+        signedOut,
+        // Each card has its own loading and error, so the three are asked in parallel.
+        refreshing: () => {
+          devices.refresh();
+          activity.refresh();
+        },
+      });
+      devices.init({ signedOut, changed: () => activity.refresh() });
+      activity.init({ signedOut });
+      return { passwords, devices, activity };
+    },
+  );
+  page.catch(() => (page = null));
+  return page;
 }
 
 function showSignIn(message) {
@@ -46,7 +72,8 @@ function signedOut(message) {
   if (!screens.passwords.hidden) showSignIn(message);
 }
 
-function showPasswords(session) {
+async function showPasswords(session) {
+  const { passwords } = await accountPage();
   server = session.server_url;
   show("passwords");
   $("security-title").focus();
@@ -60,7 +87,7 @@ async function restore(pending = call("restore_session")) {
   launch.error.hidden = true;
   try {
     const session = await pending;
-    if (session) showPasswords(session);
+    if (session) await showPasswords(session);
     else showSignIn(null);
   } catch (e) {
     launch.errorText.textContent = e.message;
@@ -76,6 +103,7 @@ async function restore(pending = call("restore_session")) {
 /// asked for again instead; not while signed out, when there is no page to ask for.
 async function tick() {
   if (screens.passwords.hidden) return;
+  const { passwords } = await accountPage();
   if (!(await passwords.refreshIfExpired())) format.refreshRelative(screens.passwords);
 }
 
@@ -84,19 +112,10 @@ async function boot() {
   const restoring = call("restore_session");
   restoring.catch(() => {});
   const info = await call("app_info");
+  appInfo = info;
   server = info.server_url;
   about.init(info, () => server);
   signin.init(info, { signedIn: showPasswords });
-  passwords.init(info, {
-    signedOut,
-    // Each card has its own loading and error, so the three are asked in parallel.
-    refreshing: () => {
-      devices.refresh();
-      activity.refresh();
-    },
-  });
-  devices.init({ signedOut, changed: () => activity.refresh() });
-  activity.init({ signedOut });
   setInterval(tick, 60_000);
   $("launch-retry").addEventListener("click", () => restore());
   $("launch-sign-in").addEventListener("click", () => showSignIn(null));

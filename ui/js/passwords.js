@@ -34,6 +34,10 @@ let current = [];
 let askedAt = 0;
 // The limits and the choices come from Rust (app_info), which has them from the protocol.
 let limits = {};
+// Rust's sentence for a server that makes app-specific passwords only with two-factor authentication on
+// (handed over with the session at sign-in and launch), or null; and whether this account has it on.
+let secondFactorFirst = null;
+let secondFactorOn = false;
 
 export function init(info, { signedOut, refreshing }) {
   onSignedOut = signedOut;
@@ -58,6 +62,7 @@ export function open(session) {
   parts.email.textContent = session.email;
   parts.server.textContent = `Connected to ${host(session.server_url)}`;
   parts.notice.hidden = session.remembered;
+  secondFactorFirst = session.second_factor_first ?? null;
   current = [];
   return refresh();
 }
@@ -70,6 +75,7 @@ async function refresh() {
     const view = await call("list_app_passwords");
     parts.email.textContent = view.email;
     limits.maxPasswords = view.max_app_passwords;
+    secondFactorOn = view.second_factor;
     twoFactor.render(view.second_factor);
     render(view.app_passwords);
   } catch (e) {
@@ -167,6 +173,11 @@ export async function refreshIfExpired(now = Date.now()) {
 }
 
 async function generate() {
+  // Said before the label is typed, not after the server refuses it.
+  if (secondFactorFirst && !secondFactorOn) {
+    await twoFactor.offer(secondFactorFirst);
+    return;
+  }
   const created = await askLabel({
     maxChars: limits.maxLabelChars,
     tooLong: limits.labelTooLong,
@@ -177,6 +188,8 @@ async function generate() {
   });
   if (!created) return;
   if (created.needsSecondFactor) {
+    // The server started requiring it since sign-in, or could not be asked then: from now on it is said first.
+    secondFactorFirst = created.needsSecondFactor;
     await twoFactor.offer(created.needsSecondFactor);
     return;
   }

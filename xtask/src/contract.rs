@@ -1,7 +1,10 @@
 //! `cargo xtask contract`: schemathesis (from PyPI) fuzzes the live server against docs/openapi.json: every
 //! operation, a bounded number of generated requests from a fixed seed, to a server on loopback. It fails on
-//! any 5xx and on any answer that does not match its documented schema.
+//! any 5xx and on any answer that does not match its documented schema. schemathesis is installed once, at its
+//! pinned version, into a virtualenv of its own under `target/`: Debian's python3 refuses `pip install` into
+//! the system (PEP 668's EXTERNALLY-MANAGED), and nothing outside the tree is touched.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
@@ -9,14 +12,16 @@ use keyturn_server_process::ServerProcess;
 
 use crate::{run, workspace_root};
 
-const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+const SCHEMATHESIS_VERSION: &str = "4.32.5";
+/// The virtualenv that holds schemathesis, under the workspace root.
+const VENV: &str = "target/contract-venv";
 const EMAIL: &str = "contract@keyturn.test";
 const PASSWORD: &str = "contract test passphrase";
 
 pub fn run_contract() -> Result<()> {
-    install_schemathesis()?;
-    crate::cargo(&["build", "--workspace"])?;
     let root = workspace_root();
+    let st = install_schemathesis(&root.join(VENV))?;
+    crate::cargo(&["build", "--workspace"])?;
     let dir = root.join("target/contract");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
@@ -44,7 +49,7 @@ pub fn run_contract() -> Result<()> {
             "$ st run docs/openapi.json --url {} ({pass}; 25 examples per operation, seed 1)",
             server.url
         );
-        let mut st = Command::new("st");
+        let mut st = Command::new(&st);
         st.args(["run", "docs/openapi.json", "--url", &server.url, "--no-color"])
             .args(["--max-examples", "25", "--seed", "1"])
             .args(["--checks", "not_a_server_error,response_schema_conformance"])
@@ -63,15 +68,39 @@ pub fn run_contract() -> Result<()> {
     Ok(())
 }
 
-fn install_schemathesis() -> Result<()> {
-    let found = Command::new("st")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        run(Command::new("python3").args(["-m", "pip", "install", "-q", SCHEMATHESIS]))?;
+/// The `st` command of a virtualenv at `venv` that holds schemathesis at [`SCHEMATHESIS_VERSION`]: made (with
+/// `python3 -m venv`, Debian's python3-venv) and filled only when it is missing, broken or holds another version.
+fn install_schemathesis(venv: &Path) -> Result<PathBuf> {
+    let python = venv.join("bin/python");
+    // A venv made without python3-venv has a python but no pip: made again once the package is there.
+    let has_pip = Command::new(&python)
+        .args(["-m", "pip", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_pip {
+        let _ = std::fs::remove_dir_all(venv);
+        run(Command::new("python3").args(["-m", "venv"]).arg(venv))
+            .context("making the virtualenv for schemathesis (Debian: apt-get install python3-venv)")?;
     }
-    Ok(())
+    let installed = Command::new(&python)
+        .args(["-c", "import importlib.metadata as m; print(m.version('schemathesis'))"])
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == SCHEMATHESIS_VERSION);
+    if !installed {
+        println!("installing schemathesis {SCHEMATHESIS_VERSION} into {}", venv.display());
+        run(Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            &format!("schemathesis=={SCHEMATHESIS_VERSION}"),
+        ]))?;
+    }
+    Ok(venv.join("bin/st"))
 }
 
 /// A session token for the contract account, read from the server's answer and never printed.

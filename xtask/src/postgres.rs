@@ -1,81 +1,102 @@
 //! A throwaway PostgreSQL cluster for the tests: made with `initdb` under `target/postgres/`, on a free loopback
 //! port, trusted for its one user (nothing but this machine reaches it), and stopped and deleted when dropped,
 //! on failure too. Durability is off (`fsync=off`): nothing in it outlives the run.
+//!
+//! `pg_ctl` starts the server in a session of its own, so it outlives an xtask that ends without dropping the
+//! cluster. Two guards for that: SIGINT, SIGTERM and SIGHUP stop this run's clusters before xtask exits, and
+//! each start first stops the clusters an earlier run left behind (one killed outright, which nothing can
+//! catch), named `cluster-PID` after the xtask that made them and left once that process is gone.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use anyhow::{bail, Context, Result};
 
 use crate::{run, workspace_root};
 
 pub struct Cluster {
+    place: Place,
+    /// `postgres://keyturn@127.0.0.1:PORT/postgres`
+    pub url: String,
+}
+
+/// Where a cluster lives and who runs its programs: all it takes to stop one, from `Drop`, from the signal
+/// handler, or from a later run.
+#[derive(Clone)]
+struct Place {
     data: PathBuf,
     bin: PathBuf,
     /// Root may not run PostgreSQL: the Debian package's `postgres` user does then.
     as_postgres: bool,
-    /// `postgres://keyturn@127.0.0.1:PORT/postgres`
-    pub url: String,
 }
+
+/// The clusters this process started and has not stopped. Whoever stops them (`Drop` or the signal handler)
+/// holds the lock until they are gone, so the process never exits halfway through.
+static LIVE: Mutex<Vec<Place>> = Mutex::new(Vec::new());
 
 impl Cluster {
     pub fn start() -> Result<Self> {
         let bin = server_bin()?;
         let as_postgres = is_root();
+        stop_on_signals()?;
+        stop_stale_clusters(&bin, as_postgres);
         let mut root = workspace_root().join("target").join("postgres");
         std::fs::create_dir_all(&root)?;
         if as_postgres {
             run(Command::new("chown").args(["postgres:postgres"]).arg(&root))?;
-            // A checkout in a folder the postgres user cannot enter (a home directory of mode 0700) gets its
-            // cluster in the system's temporary folder instead.
+            // PostgreSQL refuses to run as root, and its `postgres` user must enter every folder on the way to
+            // the data: a checkout in a folder it cannot enter (root's home, mode 0700) gets its cluster in the
+            // system's temporary folder instead. Its folder is named after this process, like the cluster, so
+            // `stop_stale_clusters` finds it there too when a run is killed.
             if !reachable_by_postgres(&root) {
-                root = std::env::temp_dir().join(format!("keyturn-postgres-{}", std::process::id()));
+                root = std::env::temp_dir().join(format!("{TEMP_ROOT_PREFIX}{}", std::process::id()));
                 std::fs::create_dir_all(&root)?;
                 run(Command::new("chown").args(["postgres:postgres"]).arg(&root))?;
             }
         }
-        let data = root.join(format!("cluster-{}", std::process::id()));
+        let data = root.join(format!("{CLUSTER_PREFIX}{}", std::process::id()));
         if data.exists() {
             std::fs::remove_dir_all(&data)?;
         }
         let port = free_port()?;
-        // From here on, dropping it stops and deletes whatever was made.
+        let place = Place { data, bin, as_postgres };
+        // From here on, dropping it (or a signal) stops and deletes whatever was made.
+        LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(place.clone());
         let cluster = Self {
-            data,
-            bin,
-            as_postgres,
+            place,
             url: format!("postgres://keyturn@127.0.0.1:{port}/postgres"),
         };
-        println!("postgres: initdb in {}", cluster.data.display());
+        let data = &cluster.place.data;
+        println!("postgres: initdb in {}", data.display());
         run(cluster
+            .place
             .command("initdb")
             .args(["-D"])
-            .arg(&cluster.data)
+            .arg(data)
             .args(["-U", "keyturn", "--auth=trust", "-E", "UTF8", "--no-sync"])
             .stdout(std::process::Stdio::null()))?;
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
              -c full_page_writes=off -c max_connections=300",
-            cluster.data.display()
+            data.display()
         );
         run(cluster
+            .place
             .command("pg_ctl")
             .arg("-D")
-            .arg(&cluster.data)
+            .arg(data)
             .args(["-o", &options, "-w", "-l"])
-            .arg(cluster.data.join("server.log"))
+            .arg(data.join("server.log"))
             .arg("start")
-            .stdout(std::process::Stdio::null()))
-        .with_context(|| {
-            format!(
-                "starting PostgreSQL; its log: {}",
-                cluster.data.join("server.log").display()
-            )
-        })?;
+            .stdout(Stdio::null()))
+        .with_context(|| format!("starting PostgreSQL; its log: {}", data.join("server.log").display()))?;
         println!("postgres: serving on 127.0.0.1:{port}");
         Ok(cluster)
     }
+}
 
+impl Place {
     fn command(&self, program: &str) -> Command {
         let program = self.bin.join(program);
         if self.as_postgres {
@@ -86,23 +107,174 @@ impl Cluster {
             Command::new(program)
         }
     }
-}
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
+    /// Stops the server at once (nothing in it is kept), then deletes the data and, once empty, its folder.
+    fn stop_and_delete(&self) {
         let _ = self
             .command("pg_ctl")
             .arg("-D")
             .arg(&self.data)
             .args(["-m", "immediate", "-w", "stop"])
-            .stdout(std::process::Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .status();
         let _ = std::fs::remove_dir_all(&self.data);
-        // Its folder too, once empty.
         if let Some(parent) = self.data.parent() {
             let _ = std::fs::remove_dir(parent);
         }
     }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+        live.retain(|place| place.data != self.place.data);
+        self.place.stop_and_delete();
+    }
+}
+
+const CLUSTER_PREFIX: &str = "cluster-";
+const TEMP_ROOT_PREFIX: &str = "keyturn-postgres-";
+
+/// On SIGINT (Ctrl-C), SIGTERM or SIGHUP, passes the signal on to xtask's own children and theirs (a SIGTERM
+/// reaches xtask alone, and a cargo left running would go on using the database, or building), stops this
+/// run's clusters, then exits as the signal would have.
+fn stop_on_signals() -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    if INSTALLED.get().is_some() {
+        return Ok(());
+    }
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let children = descendants(std::process::id());
+            if !children.is_empty() {
+                let _ = Command::new("kill")
+                    .arg(format!("-{signal}"))
+                    .args(children.iter().map(u32::to_string))
+                    .stderr(Stdio::null())
+                    .status();
+            }
+            let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+            for place in live.iter() {
+                println!("postgres: signal {signal}, stopping {}", place.data.display());
+                place.stop_and_delete();
+            }
+            std::process::exit(128 + signal);
+        }
+    });
+    let _ = INSTALLED.set(());
+    Ok(())
+}
+
+/// The processes under `pid`, from each process's parent in `/proc/PID/stat`.
+fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let child: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `PID (name) STATE PPID …`: the name may hold spaces and parentheses, so read after the last one.
+            let parent = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            Some((child, parent))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut next = 0;
+    while next < found.len() {
+        let parent = found[next];
+        found.extend(parents.iter().filter(|(_, p)| *p == parent).map(|(c, _)| *c));
+        next += 1;
+    }
+    found.split_off(1)
+}
+
+/// Stops and deletes the clusters that runs no longer alive left under `target/postgres/` or in the system's
+/// temporary folder (where a checkout the postgres user cannot reach has them). A cluster is another run's
+/// while the xtask its name gives is running; this process's own id on an old cluster means a reused id.
+fn stop_stale_clusters(bin: &Path, as_postgres: bool) {
+    let roots = cluster_roots(&workspace_root().join("target"), &std::env::temp_dir());
+    stop_stale_clusters_in(&roots, bin, as_postgres);
+}
+
+/// Where clusters are made: `target/postgres/`, and each `keyturn-postgres-PID` folder in `temp`.
+fn cluster_roots(target: &Path, temp: &Path) -> Vec<PathBuf> {
+    let mut roots = vec![target.join("postgres")];
+    if let Ok(entries) = std::fs::read_dir(temp) {
+        roots.extend(
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_ROOT_PREFIX))
+                .map(|e| e.path()),
+        );
+    }
+    roots
+}
+
+fn stop_stale_clusters_in(roots: &[PathBuf], bin: &Path, as_postgres: bool) {
+    for root in roots {
+        let Ok(entries) = std::fs::read_dir(root) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Some(owner) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.strip_prefix(CLUSTER_PREFIX))
+                .and_then(|pid| pid.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let ours = LIVE
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .any(|place| place.data == entry.path());
+            if ours || (owner != std::process::id() && is_running_xtask(owner)) {
+                continue;
+            }
+            let place = Place {
+                data: entry.path(),
+                bin: bin.to_owned(),
+                as_postgres,
+            };
+            println!(
+                "postgres: stopping a cluster an interrupted run left: {}",
+                place.data.display()
+            );
+            if serves_from(&place.data) {
+                place.stop_and_delete();
+            } else {
+                // Its server is gone (a reboot): only the files are left, and the id in its postmaster.pid
+                // may be another process's now, so pg_ctl is not asked to signal it.
+                let _ = std::fs::remove_dir_all(&place.data);
+                let _ = std::fs::remove_dir(root);
+            }
+        }
+    }
+}
+
+fn is_running_xtask(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|name| name.trim_end() == "xtask")
+}
+
+/// Whether the process `postmaster.pid` names is PostgreSQL serving from `data` (`pg_ctl` starts it with
+/// `-D data`).
+fn serves_from(data: &Path) -> bool {
+    let pid = std::fs::read_to_string(data.join("postmaster.pid"))
+        .ok()
+        .and_then(|text| text.lines().next()?.trim().parse::<u32>().ok());
+    let Some(pid) = pid else {
+        return false;
+    };
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let data = data.as_os_str().as_encoded_bytes();
+    cmdline.split(|b| *b == 0).any(|arg| arg == data)
 }
 
 /// The newest PostgreSQL's programs, as Debian installs them.
@@ -142,4 +314,57 @@ fn is_root() -> bool {
 
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folder of its own under the system's temporary folder, for one test.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// No process has this id (above Linux's default `pid_max` of 4194304).
+    const GONE: u32 = 4_194_999;
+
+    #[test]
+    fn the_sweep_looks_in_target_and_in_each_temporary_cluster_folder() {
+        let temp = scratch("roots");
+        std::fs::create_dir(temp.join(format!("{TEMP_ROOT_PREFIX}{GONE}"))).unwrap();
+        std::fs::create_dir(temp.join("unrelated")).unwrap();
+        let roots = cluster_roots(Path::new("/checkout/target"), &temp);
+        assert_eq!(
+            roots,
+            [
+                PathBuf::from("/checkout/target/postgres"),
+                temp.join(format!("{TEMP_ROOT_PREFIX}{GONE}"))
+            ]
+        );
+        std::fs::remove_dir_all(&temp).unwrap();
+    }
+
+    #[test]
+    fn a_cluster_whose_xtask_and_server_are_gone_is_deleted_with_its_temporary_folder_and_nothing_else() {
+        let temp = scratch("sweep");
+        let left = temp.join(format!("{TEMP_ROOT_PREFIX}{GONE}"));
+        let cluster = left.join(format!("{CLUSTER_PREFIX}{GONE}"));
+        std::fs::create_dir_all(&cluster).unwrap();
+        // Its server's id is another process's now: it must not be signalled.
+        std::fs::write(cluster.join("postmaster.pid"), "1\n").unwrap();
+        let shared = temp.join("postgres");
+        let other = shared.join("notes");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::create_dir_all(shared.join(format!("{CLUSTER_PREFIX}{GONE}"))).unwrap();
+
+        assert!(!serves_from(&cluster));
+        stop_stale_clusters_in(&[shared.clone(), left.clone()], Path::new("/nonexistent"), false);
+        assert!(!left.exists(), "the cluster and its emptied folder are gone");
+        assert!(!shared.join(format!("{CLUSTER_PREFIX}{GONE}")).exists());
+        assert!(other.exists(), "what is not a cluster stays");
+        std::fs::remove_dir_all(&temp).unwrap();
+    }
 }

@@ -35,6 +35,8 @@ const PACKAGES: &[&str] = &[
     "cpio",
     // The server's tests run on PostgreSQL too, in a throwaway cluster (`initdb`, `pg_ctl`).
     "postgresql",
+    // `cargo xtask contract` installs schemathesis into a virtualenv of its own (`python3 -m venv`, with pip).
+    "python3-venv",
 ];
 
 pub fn install() -> Result<()> {

@@ -110,7 +110,8 @@ impl Client {
     }
 
     /// Signs in to an account with two-factor authentication on: `code` is the authenticator app's
-    /// 6-digit code or a recovery code. Without one such an account answers `second_factor_required`.
+    /// 6-digit code or a recovery code. Without one such an account answers
+    /// [`ErrorCode::SecondFactorRequired`](keyturn_protocol::ErrorCode::SecondFactorRequired).
     pub async fn sign_in_with_code(
         &self,
         email: &str,
@@ -137,7 +138,7 @@ impl Client {
     }
 
     /// The same, naming what the app is about to reach: a password that may not reach `scope` is refused
-    /// with `insufficient_scope`.
+    /// with [`ErrorCode::InsufficientScope`](keyturn_protocol::ErrorCode::InsufficientScope).
     pub async fn whoami_for(&self, email: &str, app_password: &str, scope: Option<Scope>) -> Result<WhoAmI> {
         let mut url = self.url("v1/app-auth/whoami")?;
         if let Some(scope) = scope {
@@ -209,6 +210,8 @@ mod tests {
             Client::new("http://10.0.0.1:8787"),
             Err(Error::InsecureUrl(_))
         ));
+        // Refused when the client is made, so no request is ever sent in clear text.
+        assert!(matches!(Client::new("http://example.test"), Err(Error::InsecureUrl(_))));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use caseless::Caseless;
 use unicode_general_category::{get_general_category, GeneralCategory};
 use unicode_normalization::UnicodeNormalization;
 
@@ -52,9 +53,18 @@ impl Label {
     }
 
     /// Labels are unique per account regardless of case and of compatibility forms: "Ｍａｉｌ" (full-width)
-    /// and "mail" are the same label.
+    /// and "mail" are the same label, and so are "Straße" and "STRASSE". The key is Unicode's compatibility
+    /// caseless form (§3.13, D146: NFD, case fold, NFKD, case fold), composed: full case folding, which
+    /// lower-casing is not (it keeps "ß" apart from "ss").
     pub fn uniqueness_key(&self) -> String {
-        self.0.nfkc().collect::<String>().to_lowercase()
+        self.0
+            .chars()
+            .nfd()
+            .default_case_fold()
+            .nfkd()
+            .default_case_fold()
+            .nfkc()
+            .collect()
     }
 }
 
@@ -132,5 +142,15 @@ mod tests {
         let a = Label::parse("Thunderbird").unwrap();
         let b = Label::parse("THUNDERBIRD").unwrap();
         assert_eq!(a.uniqueness_key(), b.uniqueness_key());
+    }
+
+    #[test]
+    fn uniqueness_folds_case_fully_not_only_to_lower_case() {
+        let key = |s: &str| Label::parse(s).unwrap().uniqueness_key();
+        assert_eq!(key("Straße"), key("STRASSE"), "ß folds to ss");
+        assert_eq!(key("ΣΊΣΥΦΟΣ"), key("σίσυφος"), "final sigma");
+        assert_eq!(key("ﬁles"), key("FILES"), "the fi ligature");
+        assert_eq!(key("Ｓｔｒａßｅ"), key("strasse"), "full-width and folded at once");
+        assert_ne!(key("Strasse"), key("Strase"));
     }
 }

@@ -18,6 +18,12 @@ use utoipa::ToSchema;
 pub struct ServerConfig {
     pub verifier_params: VerifierParams,
     pub max_app_passwords: u32,
+    /// Whether an account makes app-specific passwords only with two-factor authentication on (otherwise a
+    /// create is answered 403), so an app can say so before asking for a label; `false` from a server that
+    /// predates it.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub second_factor_required: bool,
 }
 
 /// `POST /v1/sessions`
@@ -72,6 +78,7 @@ pub struct AccountInfo {
     pub max_app_passwords: u32,
     /// Whether two-factor authentication (TOTP) is on; `false` from a server that predates it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub second_factor: bool,
 }
 
@@ -236,8 +243,7 @@ pub struct WhoAmI {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct WhoAmIQuery {
-    /// `mail`, `calendars`, `contacts` or `files`: answered 403 `insufficient_scope` when the password may not
-    /// reach it.
+    /// `mail`, `calendars`, `contacts` or `files`: answered 403 when the password may not reach it.
     pub scope: Option<String>,
 }
 
@@ -276,6 +282,9 @@ pub enum ActivityKind {
     AppSignIn,
     SignIn,
     FailedSignIn,
+    /// The right password, without a verification code, for an account with two-factor authentication on:
+    /// someone knows the password.
+    VerificationCodeAsked,
     PasswordChanged,
     /// A kind from a newer server.
     #[serde(other)]
@@ -351,6 +360,16 @@ mod tests {
             },
         };
         assert!(!format!("{session:?}").contains("tok-abc"));
+    }
+
+    #[test]
+    fn a_config_from_a_server_that_predates_the_second_factor_rule_requires_nothing() {
+        let older = serde_json::json!({
+            "verifier_params": {"m_cost": 19_456, "t_cost": 2, "p_cost": 1},
+            "max_app_passwords": 25
+        });
+        let config: ServerConfig = serde_json::from_value(older).unwrap();
+        assert!(!config.second_factor_required);
     }
 
     #[test]

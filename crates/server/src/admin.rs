@@ -12,7 +12,11 @@ use serde::Serialize;
 
 use crate::credentials::{Argon2Limits, Argon2Pool};
 use crate::session_token::{SESSION_ABSOLUTE, SESSION_IDLE};
-use crate::store::{AccountRow, AuditKind, Origin, Store, StoreError};
+use crate::store::{AccountRow, Origin, Store, StoreError};
+
+mod second_factor;
+
+pub use second_factor::{second_factor_reset, second_factor_status};
 
 #[derive(Serialize)]
 struct AccountLine {
@@ -293,70 +297,6 @@ pub async fn audit(store: &Store, email: &str, json: bool, out: &mut dyn Write) 
     Ok(())
 }
 
-#[derive(Serialize)]
-struct SecondFactorLine {
-    email: Email,
-    /// "on", "off", or "pending" (set up, never confirmed).
-    state: &'static str,
-    enabled_at: Option<DateTime<Utc>>,
-    recovery_codes_left: u32,
-}
-
-/// Whether a user has two-factor authentication on, since when, and how many recovery codes are left.
-pub async fn second_factor_status(store: &Store, email: &str, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
-    let account = account(store, email).await?;
-    let row = store.second_factor(&account.id).await?;
-    let line = SecondFactorLine {
-        state: match &row {
-            None => "off",
-            Some(row) if row.enabled_at.is_none() => "pending",
-            Some(_) => "on",
-        },
-        enabled_at: row.and_then(|row| row.enabled_at),
-        recovery_codes_left: store.recovery_codes_left(&account.id).await?,
-        email: account.email,
-    };
-    if json {
-        return write_json(out, &line);
-    }
-    match line.state {
-        "on" => writeln!(
-            out,
-            "Two-factor authentication is on for {} since {}; {} of {} recovery codes left.",
-            line.email,
-            when(line.enabled_at),
-            line.recovery_codes_left,
-            keyturn_protocol::RECOVERY_CODES
-        )?,
-        "pending" => writeln!(
-            out,
-            "Two-factor authentication is off for {}: set up, but never confirmed with a code.",
-            line.email
-        )?,
-        _ => writeln!(out, "Two-factor authentication is off for {}.", line.email)?,
-    }
-    Ok(())
-}
-
-/// For a user who lost the phone: turns two-factor authentication off and deletes the recovery codes, so
-/// they sign in with the password alone and can turn it on again. Audited.
-pub async fn second_factor_reset(store: &Store, email: &str, out: &mut dyn Write) -> anyhow::Result<()> {
-    let account = account(store, email).await?;
-    let removed = store
-        .remove_second_factor(&account.id, AuditKind::SecondFactorReset, Origin::AdminCli, Utc::now())
-        .await?;
-    if removed {
-        writeln!(
-            out,
-            "Two-factor authentication is now off for {}. They sign in with their password and can turn it on again.",
-            account.email
-        )?;
-    } else {
-        writeln!(out, "Two-factor authentication was already off for {}.", account.email)?;
-    }
-    Ok(())
-}
-
 async fn account(store: &Store, email: &str) -> anyhow::Result<AccountRow> {
     let email = parse_email(email)?;
     store
@@ -376,41 +316,4 @@ fn write_json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()>
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::{Duration, TimeZone};
-    use keyturn_protocol::Verifier;
-
-    use super::*;
-    use crate::session_token::SessionToken;
-
-    fn at(hours: i64) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() + Duration::hours(hours)
-    }
-
-    async fn listed(store: &Store, now: DateTime<Utc>) -> serde_json::Value {
-        let mut out = Vec::new();
-        list_sessions(store, "ann@example.com", true, now, &mut out)
-            .await
-            .unwrap();
-        serde_json::from_slice(&out).unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_session_is_active_until_its_idle_or_absolute_end_then_lapsed() {
-        let (store, _dir) = crate::store::temporary().await;
-        let email = Email::parse("ann@example.com").unwrap();
-        let account = store
-            .create_account(&email, &Verifier::from_stored("x".to_owned()), at(0))
-            .await
-            .unwrap();
-        let (_, hash) = SessionToken::issue();
-        store.insert_session(&hash, &account.id, "curl/8", at(0)).await.unwrap();
-
-        assert_eq!(listed(&store, at(1)).await[0]["state"], "active");
-        assert_eq!(listed(&store, at(1)).await[0]["client"], "curl/8");
-        assert_eq!(listed(&store, at(0) + SESSION_IDLE).await[0]["state"], "lapsed");
-        store.touch_session(&hash, at(24 * 6)).await.unwrap();
-        assert_eq!(listed(&store, at(24 * 12)).await[0]["state"], "active");
-        assert_eq!(listed(&store, at(0) + SESSION_ABSOLUTE).await[0]["state"], "lapsed");
-    }
-}
+mod tests;

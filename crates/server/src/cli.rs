@@ -94,7 +94,7 @@ struct ServeArgs {
     /// argon2 runs at once (sign-ins, password checks); default: the number of cores.
     #[arg(long, env = "KEYTURN_ARGON2_CONCURRENCY", default_value_t = Argon2Limits::default().concurrency)]
     argon2_concurrency: usize,
-    /// Requests that may wait for an argon2 run; beyond them the answer is 503 `overloaded`.
+    /// Requests that may wait for an argon2 run; beyond them a request is answered 503 at once.
     #[arg(long, env = "KEYTURN_ARGON2_QUEUE", default_value_t = Argon2Limits::default().queue)]
     argon2_queue: usize,
     /// Proxies whose X-Forwarded-For names the client: CIDR[,CIDR…]. Default: none (the peer is the client).

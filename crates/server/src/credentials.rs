@@ -2,8 +2,9 @@
 //!
 //! Each argon2id run takes ~19 MiB and tens of milliseconds of a core. [`Argon2Pool`] runs at most
 //! `concurrency` of them at once and lets at most `queue` more wait; a request beyond that is answered at once
-//! with 503 `overloaded` and costs nothing. So a flood of sign-ins cannot grow the server's memory or starve
-//! the requests that need no argon2 (cached app sign-ins, lists, revokes).
+//! with 503 ([`ErrorCode::Overloaded`](keyturn_protocol::ErrorCode::Overloaded)) and costs nothing. So a
+//! flood of sign-ins cannot grow the server's memory or starve the requests that need no argon2 (cached app
+//! sign-ins, lists, revokes).
 
 use std::cell::RefCell;
 use std::sync::mpsc::SyncSender;

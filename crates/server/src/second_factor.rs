@@ -121,26 +121,69 @@ fn percent_encode(text: &str) -> String {
 mod tests {
     use super::*;
 
-    /// RFC 6238, appendix B: the SHA-1 secret is the ASCII "12345678901234567890", codes have 8 digits.
-    #[test]
-    fn rfc_6238_test_vectors_for_sha1() {
+    /// RFC 6238, appendix B: the secret is the ASCII "12345678901234567890" repeated to the hash's key length
+    /// (20 bytes for SHA-1, 32 for SHA-256, 64 for SHA-512); codes have 8 digits and 30-second steps. Keyturn
+    /// itself uses SHA-1 and 6 digits; the other two check the crate's arithmetic against the whole appendix.
+    fn assert_rfc_6238_vectors(algorithm: Algorithm, key_len: usize, vectors: [(u64, &str); 6]) {
+        let secret: Vec<u8> = b"1234567890".iter().copied().cycle().take(key_len).collect();
         let totp = Builder::new()
-            .with_algorithm(Algorithm::SHA1)
+            .with_algorithm(algorithm)
             .with_digits(8)
             .with_step_duration(30)
-            .with_secret(b"12345678901234567890".to_vec())
+            .with_secret(secret)
             .build()
             .unwrap();
-        for (time, expected) in [
-            (59, "94287082"),
-            (1_111_111_109, "07081804"),
-            (1_111_111_111, "14050471"),
-            (1_234_567_890, "89005924"),
-            (2_000_000_000, "69279037"),
-            (20_000_000_000, "65353130"),
-        ] {
-            assert_eq!(totp.generate(time).to_string(), expected, "T = {time}");
+        for (time, expected) in vectors {
+            assert_eq!(totp.generate(time).to_string(), expected, "{algorithm:?}, T = {time}");
         }
+    }
+
+    #[test]
+    fn rfc_6238_test_vectors_for_sha1() {
+        assert_rfc_6238_vectors(
+            Algorithm::SHA1,
+            20,
+            [
+                (59, "94287082"),
+                (1_111_111_109, "07081804"),
+                (1_111_111_111, "14050471"),
+                (1_234_567_890, "89005924"),
+                (2_000_000_000, "69279037"),
+                (20_000_000_000, "65353130"),
+            ],
+        );
+    }
+
+    #[test]
+    fn rfc_6238_test_vectors_for_sha256() {
+        assert_rfc_6238_vectors(
+            Algorithm::SHA256,
+            32,
+            [
+                (59, "46119246"),
+                (1_111_111_109, "68084774"),
+                (1_111_111_111, "67062674"),
+                (1_234_567_890, "91819424"),
+                (2_000_000_000, "90698825"),
+                (20_000_000_000, "77737706"),
+            ],
+        );
+    }
+
+    #[test]
+    fn rfc_6238_test_vectors_for_sha512() {
+        assert_rfc_6238_vectors(
+            Algorithm::SHA512,
+            64,
+            [
+                (59, "90693936"),
+                (1_111_111_109, "25091201"),
+                (1_111_111_111, "99943326"),
+                (1_234_567_890, "93441116"),
+                (2_000_000_000, "38618901"),
+                (20_000_000_000, "47863826"),
+            ],
+        );
     }
 
     fn code_at(secret: &str, unix_secs: u64) -> String {

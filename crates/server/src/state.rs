@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use keyturn_protocol::{Verifier, VerifierParams};
+use chrono::{DateTime, Utc};
+use keyturn_protocol::{AppPasswordId, Scope, Verifier, VerifierParams};
 
 use crate::client_address::TrustedProxies;
 use crate::clock::Clock;
@@ -60,6 +61,8 @@ pub struct Shared {
     pub(crate) require_second_factor: bool,
     /// Requests per route, and the counters of the parts above, for `GET /metrics`.
     pub(crate) metrics: Metrics,
+    /// When each password's refusal for a scope was last audited (`routes::app_auth`), bounded.
+    pub(crate) scope_refusals: quick_cache::sync::Cache<(AppPasswordId, Scope), DateTime<Utc>>,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
             trusted_proxies: options.trusted_proxies,
             purge_every: options.purge_every,
             require_second_factor: options.require_second_factor,
+            scope_refusals: quick_cache::sync::Cache::new(crate::routes::app_auth::REFUSALS_KEPT),
         })))
     }
 

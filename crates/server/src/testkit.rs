@@ -130,8 +130,14 @@ pub async fn fresh_database(dir: &Path) -> anyhow::Result<Database> {
         _ => return Ok(Database::Sqlite(dir.join("keyturn.db"))),
     };
     let schema = format!("test_{}", uuid::Uuid::new_v4().simple());
+    // A schema's name cannot be a bind parameter, so it goes into the SQL itself: only as a plain identifier.
+    if !is_plain_identifier(&schema) {
+        anyhow::bail!("not a plain SQL identifier: {schema:?}");
+    }
     let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&base).await?;
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+    sqlx::QueryBuilder::<sqlx::Postgres>::new("CREATE SCHEMA ")
+        .push(&schema)
+        .build()
         .execute(&mut admin)
         .await?;
     let mut url = url::Url::parse(&base)?;
@@ -140,8 +146,33 @@ pub async fn fresh_database(dir: &Path) -> anyhow::Result<Database> {
     Ok(Database::Postgres(url.to_string()))
 }
 
+/// Lowercase ASCII letters, digits and `_`, not starting with a digit: an identifier that needs no quoting and
+/// can carry nothing else into SQL.
+fn is_plain_identifier(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// A pool on the same database as the server's, for a test that reads the rows themselves.
 pub async fn raw_pool(db: &Database) -> anyhow::Result<sqlx::AnyPool> {
     sqlx::any::install_default_drivers();
     Ok(sqlx::AnyPool::connect(&db.url()?).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_test_schema_name_is_a_plain_identifier() {
+        assert!(is_plain_identifier(&format!("test_{}", uuid::Uuid::new_v4().simple())));
+    }
+
+    #[test]
+    fn a_name_that_could_carry_sql_is_not_a_plain_identifier() {
+        for name in ["", "1a", "A", "a b", "a;b", "a\"b", "a-b", "a.b", "é"] {
+            assert!(!is_plain_identifier(name), "{name:?}");
+        }
+    }
 }

@@ -4,7 +4,7 @@ use keyturn::clipboard::MemoryClipboard;
 use keyturn::keychain::MemoryKeychain;
 use keyturn::settings::SettingsFile;
 use keyturn::Desktop;
-use keyturn_server::testkit;
+use keyturn_server::{testkit, Options, SystemClock};
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
@@ -23,9 +23,16 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> Self {
+        Self::start_with(Options::default())
+    }
+
+    /// With `serve`'s options as a test sets them (`--require-second-factor`).
+    pub fn start_with(options: Options) -> Self {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let server = runtime.block_on(async {
-            let server = testkit::TestServer::start().await.unwrap();
+            let server = testkit::TestServer::start_with(Arc::new(SystemClock), options)
+                .await
+                .unwrap();
             server.add_account(EMAIL, PASSWORD).await.unwrap();
             server
         });

@@ -8,3 +8,4 @@ mod helpers;
 mod launch;
 mod passwords;
 mod session;
+mod two_factor;

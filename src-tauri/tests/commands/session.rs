@@ -12,7 +12,7 @@ fn signing_in_keeps_the_token_only_in_the_keychain() {
     let view = app.sign_in(&server.url, PASSWORD).unwrap();
     assert_eq!(
         view,
-        json!({"email": EMAIL, "server_url": server.url, "remembered": true})
+        json!({"email": EMAIL, "server_url": server.url, "remembered": true, "second_factor_first": null})
     );
     assert_eq!(app.keychain.len(), 1);
     let listing = app.invoke("list_app_passwords", json!({})).unwrap();

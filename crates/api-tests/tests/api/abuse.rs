@@ -9,7 +9,7 @@ use keyturn_server::Argon2Limits;
 use crate::helpers::{ann_signed_in, secret, spawn_app, spawn_app_with, Refusal, PASSWORD};
 
 /// Runs every request at once, each in its own task, and returns the answers in order.
-async fn join_all<T: Send + 'static>(
+pub(crate) async fn join_all<T: Send + 'static>(
     requests: impl Iterator<Item = impl Future<Output = T> + Send + 'static>,
 ) -> Vec<T> {
     let tasks: Vec<_> = requests.map(tokio::spawn).collect();
@@ -35,6 +35,24 @@ fn count(answers: &[Option<(ErrorCode, Option<u64>)>], code: ErrorCode) -> usize
     answers.iter().filter(|a| a.is_some_and(|(c, _)| c == code)).count()
 }
 
+/// Every 429 in a burst says when to come back (`Retry-After`, at least a second).
+fn assert_every_429_says_when(answers: &[Option<(ErrorCode, Option<u64>)>]) {
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a.is_some_and(|(c, _)| c == ErrorCode::RateLimited))
+            .all(|a| a.is_some_and(|(_, wait)| wait.is_some_and(|w| w >= 1))),
+        "every 429 says when to come back: {answers:?}"
+    )
+}
+
+/// `GET /healthz` on a server's address answers 200.
+async fn healthy(base_url: &str) -> bool {
+    reqwest::get(format!("{base_url}/healthz"))
+        .await
+        .is_ok_and(|r| r.status() == 200)
+}
+
 #[tokio::test]
 async fn fifty_wrong_sign_ins_at_once_cost_at_most_the_free_five_argon2_runs() {
     let app = spawn_app().await;
@@ -49,13 +67,7 @@ async fn fifty_wrong_sign_ins_at_once_cost_at_most_the_free_five_argon2_runs() {
     assert!(runs <= 5, "{runs} argon2 runs for 50 concurrent guesses");
     assert_eq!(count(&answers, ErrorCode::InvalidCredentials) as u64, runs);
     assert_eq!(count(&answers, ErrorCode::RateLimited) as u64, 50 - runs);
-    assert!(
-        answers
-            .iter()
-            .filter(|a| a.is_some_and(|(c, _)| c == ErrorCode::RateLimited))
-            .all(|a| a.is_some_and(|(_, wait)| wait.is_some_and(|w| w >= 1))),
-        "every 429 says when to come back: {answers:?}"
-    );
+    assert_every_429_says_when(&answers);
 }
 
 #[tokio::test]
@@ -75,6 +87,7 @@ async fn fifty_wrong_app_passwords_at_once_cost_at_most_five_argon2_runs() {
     let runs = app.state.argon2_verifications() - before;
     assert!(runs <= 5, "{runs} argon2 runs for 50 concurrent guesses");
     assert_eq!(count(&answers, ErrorCode::RateLimited) as u64, 50 - runs);
+    assert_every_429_says_when(&answers);
 }
 
 #[tokio::test]
@@ -94,6 +107,7 @@ async fn fifty_wrong_current_passwords_at_once_cost_at_most_five_argon2_runs() {
     let runs = app.state.argon2_verifications() - before;
     assert!(runs <= 5, "{runs} argon2 runs for 50 concurrent guesses");
     assert_eq!(count(&answers, ErrorCode::RateLimited) as u64, 50 - runs);
+    assert_every_429_says_when(&answers);
 }
 
 #[tokio::test]
@@ -118,15 +132,18 @@ async fn beyond_the_argon2_queue_the_answer_is_503_and_costs_nothing_while_cache
                 .await
         }
     });
+    let base_url = app.url("");
     let cached = async {
         // While the flood is in, a mail client that signed in before still gets in: no argon2 needed.
         let mut answers = Vec::new();
+        let mut health = Vec::new();
         for _ in 0..5 {
             answers.push(app.client.whoami(&user.email, &password).await.map(|w| w.label));
+            health.push(healthy(&base_url).await);
         }
-        answers
+        (answers, health)
     };
-    let (answers, cached) = tokio::join!(join_all(flood), cached);
+    let (answers, (cached, health)) = tokio::join!(join_all(flood), cached);
     let answers = tally(answers);
     let runs = app.state.argon2_verifications() - before;
     let overloaded = count(&answers, ErrorCode::Overloaded);
@@ -152,6 +169,7 @@ async fn beyond_the_argon2_queue_the_answer_is_503_and_costs_nothing_while_cache
         cached.iter().all(|label| label.as_deref().is_ok_and(|l| l == "Mail")),
         "{cached:?}"
     );
+    assert!(health.iter().all(|ok| *ok), "/healthz answered throughout: {health:?}");
     assert!(app.client.config().await.is_ok(), "the server still answers");
 }
 
@@ -199,6 +217,7 @@ async fn a_thousand_sign_ins_from_a_thousand_addresses_at_once_leave_the_server_
     let meanwhile = async {
         let mut answers = Vec::new();
         for _ in 0..10 {
+            answers.push(healthy(&server.url).await);
             answers.push(client.config().await.is_ok());
             answers.push(client.whoami("ann@example.com", &mail).await.is_ok());
         }
@@ -219,7 +238,7 @@ async fn a_thousand_sign_ins_from_a_thousand_addresses_at_once_leave_the_server_
 
 /// Raises this process's soft limit on open files towards `wanted` (never past the hard limit), with util-linux's
 /// `prlimit`, as `ulimit -n` would in a shell.
-fn raise_open_file_limit(wanted: u64) {
+pub(crate) fn raise_open_file_limit(wanted: u64) {
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
     let Some(line) = limits.lines().find(|l| l.starts_with("Max open files")) else {
         return;

@@ -1,9 +1,10 @@
 //! The `keyturn-server` binary itself: admin commands on the database of a running server, graceful
 //! shutdown, and logs without secrets.
 
-use std::ffi::OsStr;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Output, Stdio};
+pub(crate) mod run;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 
 use base64::Engine;
 use keyturn_client::Client;
@@ -13,37 +14,7 @@ use keyturn_protocol::ErrorCode;
 use crate::helpers::{secret, spawn_app, spawn_sqlite_app, Refusal, PASSWORD};
 
 use crate::helpers::SERVER_BIN as BIN;
-
-fn admin(db: impl AsRef<OsStr>, args: &[&str]) -> Output {
-    Command::new(BIN).args(args).arg("--db").arg(db).output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn add_with_stdin(db: impl AsRef<OsStr>, email: &str, password: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .args(["accounts", "add", email, "--db"])
-        .arg(db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
+use run::{add_with_stdin, admin, stdout};
 
 #[tokio::test]
 async fn support_staff_add_an_account_with_a_password_from_stdin() {
@@ -79,6 +50,20 @@ async fn bad_input_gets_a_clear_error() {
     let unknown = admin(app.db_arg(), &["app-passwords", "list", "nobody@example.com"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account with email nobody@example.com"));
+}
+
+#[tokio::test]
+async fn a_guessable_password_of_twelve_characters_is_refused_with_the_reason_and_adds_nothing() {
+    let app = spawn_app().await;
+    let out = add_with_stdin(app.db_arg(), "ann@example.com", "password1234");
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("This password is too easy to guess. This is a very common password."),
+        "{said}"
+    );
+    let accounts = stdout(&admin(app.db_arg(), &["accounts", "list"]));
+    assert_eq!(accounts, "No accounts.\n");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use keyturn_protocol::VerifierParams;
 use keyturn_server::testkit::TestServer;
 use keyturn_server::{Options, SystemClock};
 
-use crate::helpers::{ann_signed_in, spawn_app};
+use crate::helpers::{ann_signed_in, spawn_app, spawn_app_with_options};
 
 #[tokio::test]
 async fn config_advertises_the_verifier_parameters_and_the_limit() {
@@ -20,6 +20,22 @@ async fn config_advertises_the_verifier_parameters_and_the_limit() {
         }
     );
     assert_eq!(config.max_app_passwords, 25);
+}
+
+#[tokio::test]
+async fn config_says_whether_app_specific_passwords_need_two_factor_authentication_first() {
+    let relaxed = spawn_app().await;
+    let strict = spawn_app_with_options(Options {
+        require_second_factor: true,
+        ..Options::default()
+    })
+    .await;
+    for (app, required) in [(&relaxed, false), (&strict, true)] {
+        assert_eq!(app.client.config().await.unwrap().second_factor_required, required);
+        // Spelled out on the wire either way, not left to a default.
+        let body: serde_json::Value = reqwest::get(app.url("/v1/config")).await.unwrap().json().await.unwrap();
+        assert_eq!(body["second_factor_required"], serde_json::json!(required), "{body}");
+    }
 }
 
 #[tokio::test]

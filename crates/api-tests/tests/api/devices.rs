@@ -5,7 +5,7 @@ use keyturn_protocol::wire::{ActivityKind, SessionInfo};
 use keyturn_protocol::ErrorCode;
 use sha2::Digest;
 
-use crate::helpers::{create_shared_request, new_key, secret, spawn_app, Refusal, PASSWORD};
+use crate::helpers::{create_request, create_shared_request, new_key, secret, spawn_app, Refusal, PASSWORD};
 
 #[tokio::test]
 async fn each_device_is_listed_with_its_app_and_this_one_marked() {
@@ -180,4 +180,28 @@ async fn another_accounts_activity_is_never_shown() {
     let bobs = bob.session.activity(None).await.unwrap();
     assert_eq!(bobs.len(), 1);
     assert_eq!(bobs[0].kind, ActivityKind::SignIn);
+}
+
+#[tokio::test]
+async fn recent_activity_gives_the_newest_50_unless_asked_for_up_to_200() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let made = user
+        .session
+        .send_create(&create_request("Label 0"), &new_key())
+        .await
+        .unwrap();
+    // Renames are the cheapest events: a sign-in, a create and 55 renames make 57.
+    for n in 1..=55 {
+        user.session.rename(&made.id, &format!("Label {n}")).await.unwrap();
+    }
+
+    let default = user.session.activity(None).await.unwrap();
+    assert_eq!(default.len(), 50);
+    assert_eq!(default[0].label.as_deref(), Some("Label 55"), "the newest first");
+    let all = user.session.activity(Some(200)).await.unwrap();
+    assert_eq!(all.len(), 57);
+    assert_eq!(all[..50], default[..]);
+    assert_eq!(all[56].kind, ActivityKind::SignIn);
+    assert_eq!(user.session.activity(Some(1)).await.unwrap(), default[..1]);
 }

@@ -8,6 +8,7 @@ use keyturn_client::{Client, Error};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::client_transport::{child_input, run_in_child};
 use crate::helpers::{secret, spawn_app, PASSWORD};
 
 /// A TCP proxy in front of the server that, once, lets a create reach the server and then closes the
@@ -110,6 +111,13 @@ async fn a_redirect_is_not_followed_and_names_where_it_pointed() {
 
 #[tokio::test]
 async fn a_certificate_is_trusted_through_the_os_store_and_refused_otherwise() {
+    if let Some(url) = child_input() {
+        // The child run, whose trust store holds the CA: the handshake succeeds, and s_server's HTML page is
+        // simply not the API.
+        let trusted = Client::new(&url).unwrap().config().await;
+        assert!(matches!(&trusted, Err(Error::Protocol(_))), "{:?}", trusted.err());
+        return;
+    }
     // A company CA and a certificate for localhost it signed, served by openssl s_server on this computer.
     let dir = tempfile::tempdir().unwrap();
     let file = |name: &str| dir.path().join(name);
@@ -155,11 +163,17 @@ async fn a_certificate_is_trusted_through_the_os_store_and_refused_otherwise() {
     // The machine's trust store does not hold the CA: the refusal is named for what it is.
     let untrusted = Client::new(&url).unwrap().config().await;
     // SSL_CERT_FILE is how a machine's trust store is pointed at a bundle (OpenSSL's convention, which the
-    // client's store follows): with the CA in it, the handshake succeeds, and s_server's HTML page is simply
-    // not the API.
-    std::env::set_var("SSL_CERT_FILE", file("ca.pem"));
-    let trusted = Client::new(&url).unwrap().config().await;
-    std::env::remove_var("SSL_CERT_FILE");
+    // client's store follows). It is set for a child run of this test only: the variable is the whole
+    // process's, and other tests run beside this one.
+    let ca = file("ca.pem");
+    let trusted = std::panic::catch_unwind(|| {
+        run_in_child(
+            "faults::a_certificate_is_trusted_through_the_os_store_and_refused_otherwise",
+            &url,
+            &[("SSL_CERT_FILE", ca.as_os_str())],
+            &["SSL_CERT_DIR"],
+        )
+    });
     let _ = tls.kill();
     let _ = tls.wait();
     assert!(
@@ -167,5 +181,7 @@ async fn a_certificate_is_trusted_through_the_os_store_and_refused_otherwise() {
         "{:?}",
         untrusted.err()
     );
-    assert!(matches!(&trusted, Err(Error::Protocol(_))), "{:?}", trusted.err());
+    if let Err(failed) = trusted {
+        std::panic::resume_unwind(failed);
+    }
 }

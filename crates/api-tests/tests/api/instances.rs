@@ -142,3 +142,44 @@ async fn wrong_passwords_spread_over_two_instances_count_once_on_postgresql_and_
         ),
     }
 }
+
+/// The same attack at once: 20 wrong sign-ins for one account, half to each instance. On PostgreSQL the
+/// reservations are rows both instances lock, so only the free 5 run argon2 across both and the other 15 are
+/// refused with 429; on SQLite each instance allows its own 5.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_wrong_passwords_at_once_over_two_instances_cost_the_free_five_argon2_runs_on_postgresql() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let user = a.new_user().await;
+    let before = [a.state.argon2_verifications(), b.state.argon2_verifications()];
+    let tasks: Vec<_> = (0..20)
+        .map(|n| {
+            let client = if n % 2 == 0 { a.client.clone() } else { b.client.clone() };
+            let email = user.email.clone();
+            tokio::spawn(async move {
+                client
+                    .sign_in(&email, &secret(&format!("wrong guess at once {n}")))
+                    .await
+                    .refused()
+            })
+        })
+        .collect();
+    let (mut wrong, mut throttled) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Some(ErrorCode::InvalidCredentials) => wrong += 1,
+            Some(ErrorCode::RateLimited) => throttled += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    let runs = [
+        a.state.argon2_verifications() - before[0],
+        b.state.argon2_verifications() - before[1],
+    ];
+    assert_eq!(wrong, runs[0] + runs[1], "each 401 is one argon2 run: {runs:?}");
+    assert_eq!(wrong + throttled, 20);
+    match a.db {
+        Database::Postgres(_) => assert_eq!(runs[0] + runs[1], 5, "argon2 runs on A and B: {runs:?}"),
+        Database::Sqlite(_) => assert_eq!(runs, [5, 5], "each instance's own allowance"),
+    }
+}

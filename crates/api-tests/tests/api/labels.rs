@@ -17,6 +17,18 @@ async fn full_width_letters_do_not_make_a_second_label() {
 }
 
 #[tokio::test]
+async fn a_label_that_case_folds_to_another_is_a_duplicate() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    user.session
+        .send_create(&create_request("Straße"), &new_key())
+        .await
+        .unwrap();
+    let upper = user.session.send_create(&create_request("STRASSE"), &new_key()).await;
+    assert_eq!(upper.refused(), Some(ErrorCode::DuplicateLabel), "ß folds to ss");
+}
+
+#[tokio::test]
 async fn labels_are_unique_per_account_regardless_of_case() {
     let app = spawn_app().await;
     let ann = app.new_user().await;

@@ -150,6 +150,68 @@ fn migrate_brings_a_new_database_up_to_date_and_then_has_nothing_to_do() {
     );
 }
 
+/// A new schema on the suite's PostgreSQL server as a `--db` URL, or `None` when the suite runs on SQLite
+/// (`KEYTURN_TEST_POSTGRES` unset): `cargo xtask test-postgres` runs these.
+async fn fresh_postgres_url(dir: &std::path::Path) -> Option<String> {
+    match keyturn_server::testkit::fresh_database(dir).await.unwrap() {
+        keyturn_server::Database::Postgres(url) => Some(url),
+        keyturn_server::Database::Sqlite(_) => None,
+    }
+}
+
+#[tokio::test]
+async fn migrate_brings_a_new_postgresql_database_up_to_date_and_then_has_nothing_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = fresh_postgres_url(dir.path()).await else {
+        return;
+    };
+    let run = || {
+        let out = Command::new(BIN).args(["migrate", "--db", &url]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = run();
+    assert!(first.starts_with("6 migration(s) applied;"), "{first}");
+    let second = run();
+    assert!(
+        second.starts_with("0 migration(s) applied;") && second.ends_with(" is up to date\n"),
+        "{second}"
+    );
+    // The PostgreSQL schema itself, in the test's own schema: every migration recorded, the tables there.
+    let db = keyturn_server::testkit::raw_pool(&keyturn_server::Database::Postgres(url.clone()))
+        .await
+        .unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(applied, 6);
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 0);
+}
+
+#[tokio::test]
+async fn backup_of_a_postgresql_database_is_refused_with_a_pointer_to_pg_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = fresh_postgres_url(dir.path()).await else {
+        return;
+    };
+    let copy = dir.path().join("copy.db");
+    let out = Command::new(BIN)
+        .args(["backup", "--to"])
+        .arg(&copy)
+        .args(["--db", &url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pg_dump"), "{stderr}");
+    assert!(!copy.exists(), "no file is left behind");
+}
+
 #[tokio::test]
 async fn backup_copies_a_serving_sqlite_database_to_a_private_new_file_and_never_over_one() {
     use std::os::unix::fs::PermissionsExt;

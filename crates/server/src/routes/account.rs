@@ -11,12 +11,13 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, ClientIp, Session};
 use crate::password_policy;
 use crate::routes::second_factor::verify_code;
+use crate::store::AuditKind;
 use crate::throttle::Scope;
 use crate::AppState;
 
 #[utoipa::path(get, path = "/v1/account", tag = "account", security(("bearer" = [])), responses(
     (status = 200, body = AccountInfo),
-    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    (status = 401, description = "Not signed in, or the session ended", body = ErrorBody),
 ))]
 #[tracing::instrument(skip_all, fields(account = %session.account))]
 pub async fn get_account(State(app): State<AppState>, session: Session) -> Result<Json<AccountInfo>, ApiError> {
@@ -42,8 +43,8 @@ const DEFAULT_ACTIVITY_EVENTS: u32 = 50;
 #[utoipa::path(get, path = "/v1/account/activity", tag = "account", security(("bearer" = [])),
     params(ActivityQuery), responses(
     (status = 200, body = ActivityList),
-    (status = 400, description = "`bad_request`: a limit outside 1–200", body = ErrorBody),
-    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    (status = 400, description = "A limit outside 1–200", body = ErrorBody),
+    (status = 401, description = "Not signed in, or the session ended", body = ErrorBody),
 ))]
 #[tracing::instrument(skip_all, fields(account = %session.account))]
 pub async fn activity(
@@ -67,10 +68,10 @@ pub async fn activity(
 #[utoipa::path(post, path = "/v1/account/password", tag = "account", security(("bearer" = [])),
     request_body = ChangePasswordRequest, responses(
     (status = 204),
-    (status = 401, description = "`unauthenticated`, `invalid_credentials` for a wrong current password, or with two-factor authentication on `second_factor_required` (no code sent) or `invalid_second_factor`", body = ErrorBody),
-    (status = 422, description = "`weak_password`", body = ErrorBody),
-    (status = 429, description = "`rate_limited`", body = ErrorBody),
-    (status = 503, description = "`overloaded`", body = ErrorBody),
+    (status = 401, description = "Not signed in, a wrong current password, or with two-factor authentication on no code sent or a wrong one", body = ErrorBody),
+    (status = 422, description = "A new password too short or too easy to guess", body = ErrorBody),
+    (status = 429, description = "Too many attempts", body = ErrorBody),
+    (status = 503, description = "The server is busy checking other passwords; nothing was checked", body = ErrorBody),
 ))]
 #[tracing::instrument(skip_all, fields(account = %session.account))]
 pub async fn change_password(
@@ -80,7 +81,7 @@ pub async fn change_password(
     ApiJson(request): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     let new = SecretString::from(request.new_password);
-    check_current_password(&app, &session, ip, request.current_password).await?;
+    check_current_password(&app, &session, ip, request.current_password, "password change").await?;
     // Before the code, so a weak new password does not spend a recovery code.
     password_policy::check(new.expose_secret(), &session.email).map_err(ApiError::WeakPassword)?;
     if app.store.second_factor_on(&session.account).await? {
@@ -98,12 +99,14 @@ pub async fn change_password(
 }
 
 /// The session's own primary password, checked and throttled like a sign-in (guessing it through a stolen
-/// session is no faster than signing in).
+/// session is no faster than signing in). A wrong one is audited as a failed sign-in, with `during` (what it
+/// was asked for) as its detail.
 pub(crate) async fn check_current_password(
     app: &AppState,
     session: &Session,
     ip: IpAddr,
     password: String,
+    during: &str,
 ) -> Result<(), ApiError> {
     let attempt = app
         .throttle
@@ -120,6 +123,15 @@ pub(crate) async fn check_current_password(
         .await?;
     if !verified {
         attempt.failed().await;
+        app.store
+            .record_about(
+                &session.account,
+                ip.into(),
+                AuditKind::FailedSignIn,
+                during,
+                app.clock.now(),
+            )
+            .await?;
         return Err(ApiError::InvalidCredentials);
     }
     attempt.succeeded().await;

@@ -6,9 +6,9 @@ use axum::http::HeaderMap;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use keyturn_protocol::wire::{ErrorBody, WhoAmI, WhoAmIQuery};
-use keyturn_protocol::{AppPassword, LookupTag, Scope as AccessScope};
+use keyturn_protocol::{AppPassword, AppPasswordId, LookupTag, Scope as AccessScope};
 use zeroize::Zeroizing;
 
 use crate::credentials::Overloaded;
@@ -27,14 +27,12 @@ const MARK_USED_EVERY: Duration = Duration::minutes(1);
 #[utoipa::path(get, path = "/v1/app-auth/whoami", tag = "app-auth", security(("basic" = [])), params(WhoAmIQuery),
     responses(
     (status = 200, body = WhoAmI),
-    (status = 401, description = "`invalid_credentials`, with `WWW-Authenticate: Basic realm=\"keyturn\"`", body = ErrorBody),
-    (status = 400, description = "`bad_request`: a query string that is not one scope", body = ErrorBody),
-    (status = 403, description = "`insufficient_scope`: the password is right and may not reach the scope asked for", body = ErrorBody),
-    (status = 422, description = "`invalid_scopes`: the scope asked for is none of the four", body = ErrorBody),
-    (status = 429, description = "`rate_limited`", body = ErrorBody,
-        headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
-    (status = 503, description = "`overloaded`", body = ErrorBody,
-        headers(("Retry-After" = u64, description = "Seconds until the server can check a password again"))),
+    (status = 401, description = "A wrong email or app-specific password, with `WWW-Authenticate: Basic realm=\"keyturn\"`", body = ErrorBody),
+    (status = 400, description = "A query string that is not one scope", body = ErrorBody),
+    (status = 403, description = "The password is right and may not reach the scope asked for", body = ErrorBody),
+    (status = 422, description = "The scope asked for is none of the four", body = ErrorBody),
+    (status = 429, description = "Too many attempts", body = ErrorBody),
+    (status = 503, description = "The server is busy checking other passwords; nothing was checked", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "app_sign_in", skip_all, fields(account, id))]
 pub async fn whoami(
@@ -106,6 +104,12 @@ pub async fn whoami(
     span.record("id", tracing::field::display(&candidate.id));
     // Only after the password proved right: a wrong one is refused as wrong, whatever it asked to reach.
     if let Some(scope) = wanted.filter(|scope| !candidate.scopes.contains(*scope)) {
+        if refusal_is_news(&app, &candidate.id, scope, now) {
+            let detail = format!("{} asked for {}", candidate.label, scope.as_str());
+            app.store
+                .record_about(&account.id, ip.into(), AuditKind::RefusedScope, &detail, now)
+                .await?;
+        }
         return Err(ApiError::InsufficientScope(scope.as_str()));
     }
     if candidate.last_used_at.is_none_or(|t| now - t >= MARK_USED_EVERY) {
@@ -120,6 +124,27 @@ pub async fn whoami(
         label: candidate.label,
         scopes: candidate.scopes,
     }))
+}
+
+/// When each password's refusal for each scope was last audited, for this many (password, scope) pairs at
+/// most: the cold ones are forgotten first.
+pub(crate) const REFUSALS_KEPT: usize = 10_000;
+
+/// Whether refusing `id` for `scope` at `now` is worth an audit line, and if so notes that it was written. A
+/// refused password is a right one, proven from the cache without argon2 or back-off, so a mail client asking
+/// every few seconds for what it may not reach would otherwise write a line each time: like app sign-ins,
+/// one a minute per password (and scope). Per process, so each instance behind a load balancer writes its own.
+fn refusal_is_news(app: &AppState, id: &AppPasswordId, scope: AccessScope, now: DateTime<Utc>) -> bool {
+    let key = (id.clone(), scope);
+    if app
+        .scope_refusals
+        .get(&key)
+        .is_some_and(|at| now - at < MARK_USED_EVERY)
+    {
+        return false;
+    }
+    app.scope_refusals.insert(key, now);
+    true
 }
 
 /// The candidate `password` is, by one argon2 run each (almost always one candidate, or the dummy for none).

@@ -15,7 +15,7 @@ use crate::AppState;
 /// Active app-specific passwords, newest first (an expired one is not active).
 #[utoipa::path(get, path = "/v1/app-passwords", tag = "app-passwords", security(("bearer" = [])), responses(
     (status = 200, body = AppPasswordList),
-    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    (status = 401, description = "Not signed in, or the session ended", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "list_app_passwords", skip_all, fields(account = %session.account))]
 pub async fn list(State(app): State<AppState>, session: Session) -> Result<Json<AppPasswordList>, ApiError> {
@@ -35,11 +35,11 @@ pub async fn list(State(app): State<AppState>, session: Session) -> Result<Json<
     params(("Idempotency-Key" = String, Header, description = "A fresh random key per new password; reuse it only to retry")),
     request_body = CreateAppPasswordRequest, responses(
     (status = 201, body = AppPasswordInfo),
-    (status = 400, description = "`missing_idempotency_key`", body = ErrorBody),
-    (status = 401, description = "`unauthenticated`", body = ErrorBody),
-    (status = 403, description = "`second_factor_required`: the server requires two-factor authentication first", body = ErrorBody),
-    (status = 409, description = "`duplicate_label`, `lookup_tag_conflict` (make another password), `limit_reached` or `idempotency_mismatch`", body = ErrorBody),
-    (status = 422, description = "`invalid_label`, `invalid_verifier`, `invalid_lookup_tag`, `invalid_scopes` or `invalid_expiry`", body = ErrorBody),
+    (status = 400, description = "No Idempotency-Key header", body = ErrorBody),
+    (status = 401, description = "Not signed in, or the session ended", body = ErrorBody),
+    (status = 403, description = "The server requires two-factor authentication first", body = ErrorBody),
+    (status = 409, description = "The label is taken, the lookup tag is taken (make another password), the account has the most passwords allowed, or the Idempotency-Key came with another body", body = ErrorBody),
+    (status = 422, description = "A label, verifier, lookup tag, scope list or expiry the server does not take", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "create_app_password", skip_all, fields(account = %session.account, id))]
 pub async fn create(
@@ -103,10 +103,10 @@ fn expiry(days: Option<i64>, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>
     params(("id" = String, Path, description = "The password's opaque id")),
     request_body = RenameAppPasswordRequest, responses(
     (status = 200, body = AppPasswordInfo),
-    (status = 401, description = "`unauthenticated`", body = ErrorBody),
-    (status = 404, description = "`not_found`, also for another account's id", body = ErrorBody),
-    (status = 409, description = "`duplicate_label`", body = ErrorBody),
-    (status = 422, description = "`invalid_label`", body = ErrorBody),
+    (status = 401, description = "Not signed in, or the session ended", body = ErrorBody),
+    (status = 404, description = "No such password, also for another account's id", body = ErrorBody),
+    (status = 409, description = "Another active password has this label", body = ErrorBody),
+    (status = 422, description = "A label the server does not take", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "rename_app_password", skip_all, fields(account = %session.account, %id))]
 pub async fn rename(
@@ -130,8 +130,8 @@ pub async fn rename(
 #[utoipa::path(delete, path = "/v1/app-passwords/{id}", tag = "app-passwords", security(("bearer" = [])),
     params(("id" = String, Path, description = "The password's opaque id")), responses(
     (status = 204),
-    (status = 401, description = "`unauthenticated`", body = ErrorBody),
-    (status = 404, description = "`not_found`, also for another account's id", body = ErrorBody),
+    (status = 401, description = "Not signed in, or the session ended", body = ErrorBody),
+    (status = 404, description = "No such password, also for another account's id", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "revoke_app_password", skip_all, fields(account = %session.account, %id))]
 pub async fn revoke(
@@ -155,7 +155,7 @@ pub async fn revoke(
 /// Revoke All.
 #[utoipa::path(delete, path = "/v1/app-passwords", tag = "app-passwords", security(("bearer" = [])), responses(
     (status = 200, body = RevokeAllResult),
-    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    (status = 401, description = "Not signed in, or the session ended", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "revoke_all", skip_all, fields(account = %session.account))]
 pub async fn revoke_all(

@@ -49,6 +49,7 @@ pub fn openapi_json() -> String {
     let (_, mut api) = api().split_for_parts();
     // The crate version would make every release a spurious diff; the contract has its own version.
     api.info.version = "1".to_owned();
+    openapi::document_error_codes(&mut api);
     let mut json = api.to_pretty_json().unwrap_or_default();
     json.push('\n');
     json

@@ -25,10 +25,10 @@ use crate::AppState;
 #[utoipa::path(post, path = "/v1/account/totp", tag = "account", security(("bearer" = [])),
     request_body = TotpEnrolRequest, responses(
     (status = 201, body = TotpEnrolment),
-    (status = 401, description = "`unauthenticated`, or `invalid_credentials` for a wrong password", body = ErrorBody),
-    (status = 409, description = "`second_factor_enabled`", body = ErrorBody),
-    (status = 429, description = "`rate_limited`", body = ErrorBody),
-    (status = 503, description = "`overloaded`", body = ErrorBody),
+    (status = 401, description = "Not signed in, or a wrong password", body = ErrorBody),
+    (status = 409, description = "Two-factor authentication is already on", body = ErrorBody),
+    (status = 429, description = "Too many attempts", body = ErrorBody),
+    (status = 503, description = "The server is busy checking other passwords; nothing was checked", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "second_factor_enrol", skip_all, fields(account = %session.account))]
 pub async fn enrol(
@@ -37,7 +37,7 @@ pub async fn enrol(
     session: Session,
     ApiJson(request): ApiJson<TotpEnrolRequest>,
 ) -> Result<(StatusCode, Json<TotpEnrolment>), ApiError> {
-    check_current_password(&app, &session, ip, request.current_password).await?;
+    check_current_password(&app, &session, ip, request.current_password, "two-factor setup").await?;
     let secret = second_factor::new_secret();
     app.store
         .begin_second_factor(&session.account, &secret, ip.into(), app.clock.now())
@@ -55,10 +55,10 @@ pub async fn enrol(
 #[utoipa::path(post, path = "/v1/account/totp/confirm", tag = "account", security(("bearer" = [])),
     request_body = TotpConfirmRequest, responses(
     (status = 200, body = RecoveryCodes),
-    (status = 401, description = "`unauthenticated`", body = ErrorBody),
-    (status = 409, description = "`second_factor_enabled`", body = ErrorBody),
-    (status = 422, description = "`invalid_second_factor`: a wrong code, or no setup to confirm", body = ErrorBody),
-    (status = 429, description = "`rate_limited`", body = ErrorBody),
+    (status = 401, description = "Not signed in, or the session ended", body = ErrorBody),
+    (status = 409, description = "Two-factor authentication is already on", body = ErrorBody),
+    (status = 422, description = "A wrong code, or no setup to confirm", body = ErrorBody),
+    (status = 429, description = "Too many attempts", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "second_factor_confirm", skip_all, fields(account = %session.account))]
 pub async fn confirm(
@@ -114,10 +114,10 @@ pub async fn confirm(
 #[utoipa::path(delete, path = "/v1/account/totp", tag = "account", security(("bearer" = [])),
     request_body = TotpDisableRequest, responses(
     (status = 204),
-    (status = 401, description = "`unauthenticated`, `invalid_credentials` for a wrong password, or `invalid_second_factor`", body = ErrorBody),
-    (status = 404, description = "`not_found`: two-factor authentication is off", body = ErrorBody),
-    (status = 429, description = "`rate_limited`", body = ErrorBody),
-    (status = 503, description = "`overloaded`", body = ErrorBody),
+    (status = 401, description = "Not signed in, a wrong password, or a wrong code", body = ErrorBody),
+    (status = 404, description = "Two-factor authentication is off", body = ErrorBody),
+    (status = 429, description = "Too many attempts", body = ErrorBody),
+    (status = 503, description = "The server is busy checking other passwords; nothing was checked", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "second_factor_disable", skip_all, fields(account = %session.account))]
 pub async fn disable(
@@ -126,7 +126,7 @@ pub async fn disable(
     session: Session,
     ApiJson(request): ApiJson<TotpDisableRequest>,
 ) -> Result<StatusCode, ApiError> {
-    check_current_password(&app, &session, ip, request.current_password).await?;
+    check_current_password(&app, &session, ip, request.current_password, "turning two-factor off").await?;
     if !app.store.second_factor_on(&session.account).await? {
         return Err(ApiError::SecondFactorOff);
     }

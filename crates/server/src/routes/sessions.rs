@@ -16,11 +16,9 @@ use crate::AppState;
 /// Sign in with the primary password. App-specific passwords never work here.
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions", request_body = SignInRequest, responses(
     (status = 201, body = SessionCreated),
-    (status = 401, description = "`invalid_credentials`; with two-factor authentication on, after a right password, `second_factor_required` (no code sent) or `invalid_second_factor`", body = ErrorBody),
-    (status = 429, description = "`rate_limited`", body = ErrorBody,
-        headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
-    (status = 503, description = "`overloaded`", body = ErrorBody,
-        headers(("Retry-After" = u64, description = "Seconds until the server can check a password again"))),
+    (status = 401, description = "A wrong email or password; with two-factor authentication on, after a right password, no code sent or a wrong one", body = ErrorBody),
+    (status = 429, description = "Too many attempts", body = ErrorBody),
+    (status = 503, description = "The server is busy checking other passwords; nothing was checked", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "sign_in", skip_all, fields(account))]
 pub async fn create_session(
@@ -60,7 +58,13 @@ pub async fn create_session(
     tracing::Span::current().record("account", tracing::field::display(&account.id));
     attempt.succeeded().await;
     if app.store.second_factor_on(&account.id).await? {
-        let code = request.code.as_deref().ok_or(ApiError::SecondFactorRequired)?;
+        let Some(code) = request.code.as_deref() else {
+            // Someone knows the password: the user learns of it even if no code ever follows.
+            app.store
+                .record(&account.id, ip.into(), AuditKind::SecondFactorAsked, now)
+                .await?;
+            return Err(ApiError::SecondFactorRequired);
+        };
         verify_code(&app, &account.id, &account.email, ip, code).await?;
     }
     if stored_params != Some(app.params) {
@@ -82,7 +86,7 @@ pub async fn create_session(
 /// Sign out: this session's token stops working.
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions", security(("bearer" = [])), responses(
     (status = 204),
-    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    (status = 401, description = "Not signed in, or the session ended", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "sign_out", skip_all, fields(account = %session.account))]
 pub async fn delete_current_session(
@@ -100,7 +104,7 @@ pub async fn delete_current_session(
 /// The account's signed-in devices: every live session, the newest sign-in first, this one marked `current`.
 #[utoipa::path(get, path = "/v1/sessions", tag = "sessions", security(("bearer" = [])), responses(
     (status = 200, body = SessionList),
-    (status = 401, description = "`unauthenticated`", body = ErrorBody),
+    (status = 401, description = "Not signed in, or the session ended", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "list_sessions", skip_all, fields(account = %session.account))]
 pub async fn list_sessions(State(app): State<AppState>, session: Session) -> Result<Json<SessionList>, ApiError> {
@@ -115,8 +119,8 @@ pub async fn list_sessions(State(app): State<AppState>, session: Session) -> Res
 #[utoipa::path(delete, path = "/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
     params(("id" = String, Path, description = "The session's id from `GET /v1/sessions`")), responses(
     (status = 204),
-    (status = 401, description = "`unauthenticated`", body = ErrorBody),
-    (status = 404, description = "`not_found`, also for another account's session", body = ErrorBody),
+    (status = 401, description = "Not signed in, or the session ended", body = ErrorBody),
+    (status = 404, description = "No such session, also for another account's session", body = ErrorBody),
 ))]
 #[tracing::instrument(name = "end_session", skip_all, fields(account = %session.account))]
 pub async fn end_session(

@@ -1,14 +1,20 @@
 use chrono::{DateTime, Utc};
 use keyturn_protocol::wire::AppPasswordInfo;
 use keyturn_protocol::{AppPasswordId, ErrorCode, Label, LookupTag, Scopes, Verifier, MAX_APP_PASSWORDS};
-use serde::Serialize;
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use super::idempotency::{self, IdempotencyKey, RequestFingerprint};
-use super::{audit, from_millis, is_limit_trigger, is_unique_violation, millis, optional_millis};
+use super::{audit, is_limit_trigger, is_unique_violation, millis, optional_millis};
 use super::{count, AccountId, AuditKind, Backend, Origin, Store, StoreError};
+
+mod expiry;
+mod revoke;
+mod row;
+
+use expiry::expire_due_in;
+use row::stored_scopes;
+pub use row::AppPasswordRow;
 
 /// What the `app_passwords_limit` trigger of the first migration raises (a test keeps the two equal).
 pub(super) const LIMIT_TRIGGER_MESSAGE: &str = ErrorCode::LimitReached.as_str();
@@ -32,70 +38,6 @@ pub(super) fn list(backend: Backend) -> &'static str {
         Backend::Sqlite => list_ordered_by!("rowid"),
         Backend::Postgres => list_ordered_by!("seq"),
     }
-}
-
-/// A row as support staff see it: active, expired or revoked.
-#[derive(Clone, Debug, Serialize)]
-pub struct AppPasswordRow {
-    pub id: AppPasswordId,
-    pub label: String,
-    pub scopes: Scopes,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-    /// When it stopped working: revoked, or (the same as `expires_at`) expired.
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-impl AppPasswordRow {
-    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: AppPasswordId::new(row.try_get::<String, _>("id")?),
-            label: row.try_get("label")?,
-            scopes: stored_scopes(row)?,
-            created_at: from_millis(row.try_get("created_at")?)?,
-            last_used_at: optional_millis(row.try_get("last_used_at")?)?,
-            expires_at: optional_millis(row.try_get("expires_at")?)?,
-            revoked_at: optional_millis(row.try_get("revoked_at")?)?,
-        })
-    }
-
-    pub fn info(&self) -> AppPasswordInfo {
-        AppPasswordInfo {
-            id: self.id.clone(),
-            label: self.label.clone(),
-            created_at: self.created_at,
-            last_used_at: self.last_used_at,
-            scopes: self.scopes,
-            expires_at: self.expires_at,
-        }
-    }
-
-    /// Past its expiry but not yet marked so.
-    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_some_and(|at| at <= now)
-    }
-
-    /// It stopped working by expiring, not by a revoke.
-    pub fn expired(&self) -> bool {
-        self.revoked_at.is_some() && self.revoked_at == self.expires_at
-    }
-
-    /// "active", "expired" (marked so or not yet) or "revoked", at `now`.
-    pub fn state(&self, now: DateTime<Utc>) -> &'static str {
-        if self.expired() || self.is_due(now) {
-            "expired"
-        } else if self.revoked_at.is_some() {
-            "revoked"
-        } else {
-            "active"
-        }
-    }
-}
-
-fn stored_scopes(row: &AnyRow) -> Result<Scopes, StoreError> {
-    let stored: String = row.try_get("scopes")?;
-    Scopes::from_stored(&stored).map_err(|_| StoreError::Corrupt(format!("scopes {stored:?}")))
 }
 
 /// An active password whose lookup tag matched a sign-in attempt.
@@ -285,34 +227,6 @@ impl Store {
         Ok(())
     }
 
-    /// Revokes one active password of this account and returns its label; `None` if there is no such active
-    /// password (another account's id included).
-    pub async fn revoke_app_password(
-        &self,
-        account: &AccountId,
-        id: &AppPasswordId,
-        origin: Origin,
-        now: DateTime<Utc>,
-    ) -> Result<Option<String>, StoreError> {
-        let mut tx = self.begin_write(account).await?;
-        // One past its expiry is expired, not revoked: marked so first, and then not found here.
-        expire_due_in(&mut tx, account, now).await?;
-        let label: Option<String> = sqlx::query_scalar(
-            "UPDATE app_passwords SET revoked_at = $1 WHERE account_id = $2 AND id = $3 AND revoked_at IS NULL
-             RETURNING label",
-        )
-        .bind(millis(now))
-        .bind(account.as_str())
-        .bind(id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(label) = &label {
-            audit::record_in(&mut tx, account, origin, AuditKind::Revoked, label, now).await?;
-        }
-        tx.commit().await?;
-        Ok(label)
-    }
-
     /// Gives one active password of this account a new label; `None` if there is no such active password
     /// (another account's id included). The label must be free among the account's active passwords.
     pub async fn rename_app_password(
@@ -351,43 +265,6 @@ impl Store {
         row.as_ref().map(AppPasswordRow::from_row).transpose()
     }
 
-    /// Marks the account's passwords that are past their expiry expired, each with an "expired" line in the
-    /// audit trail at the moment it expired. Returns their ids.
-    pub async fn expire_due(&self, account: &AccountId, now: DateTime<Utc>) -> Result<Vec<AppPasswordId>, StoreError> {
-        // A read first: almost always nothing is due, and then no write lock is taken.
-        let due: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM app_passwords
-             WHERE account_id = $1 AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= $2 LIMIT 1",
-        )
-        .bind(account.as_str())
-        .bind(millis(now))
-        .fetch_optional(&self.pool)
-        .await?;
-        if due.is_none() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.begin_write(account).await?;
-        let expired = expire_due_in(&mut tx, account, now).await?;
-        tx.commit().await?;
-        Ok(expired)
-    }
-
-    /// [`Store::expire_due`] for every account at once: the server's periodic sweep. Returns how many expired.
-    pub async fn expire_all_due(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let due: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT account_id FROM app_passwords
-             WHERE revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= $1",
-        )
-        .bind(millis(now))
-        .fetch_all(&self.pool)
-        .await?;
-        let mut expired = 0;
-        for account in due {
-            expired += self.expire_due(&AccountId::from_stored(account), now).await?.len() as u64;
-        }
-        Ok(expired)
-    }
-
     /// The id of the active, unexpired password with this label (any case), for the admin CLI.
     pub async fn active_id_by_label(
         &self,
@@ -406,66 +283,6 @@ impl Store {
         .await?;
         Ok(id.map(AppPasswordId::new))
     }
-
-    /// Revoke All: returns the ids of the passwords that were active.
-    pub async fn revoke_all_app_passwords(
-        &self,
-        account: &AccountId,
-        origin: Origin,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<AppPasswordId>, StoreError> {
-        let mut tx = self.begin_write(account).await?;
-        let revoked = Self::revoke_all_in(&mut tx, account, origin, now).await?;
-        tx.commit().await?;
-        Ok(revoked)
-    }
-
-    /// Marks every active password of the account revoked and records it, inside the caller's transaction;
-    /// those past their expiry are marked expired instead, and not counted.
-    pub(super) async fn revoke_all_in(
-        conn: &mut AnyConnection,
-        account: &AccountId,
-        origin: Origin,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<AppPasswordId>, StoreError> {
-        expire_due_in(conn, account, now).await?;
-        let revoked: Vec<String> = sqlx::query_scalar(
-            "UPDATE app_passwords SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL RETURNING id",
-        )
-        .bind(millis(now))
-        .bind(account.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
-        let detail = format!("{} revoked", revoked.len());
-        audit::record_in(conn, account, origin, AuditKind::RevokedAll, &detail, now).await?;
-        Ok(revoked.into_iter().map(AppPasswordId::new).collect())
-    }
-}
-
-/// Marks the account's passwords past their expiry expired (revoked at that moment), inside the caller's
-/// writing transaction, and records each.
-async fn expire_due_in(
-    conn: &mut AnyConnection,
-    account: &AccountId,
-    now: DateTime<Utc>,
-) -> Result<Vec<AppPasswordId>, StoreError> {
-    let rows = sqlx::query(
-        "UPDATE app_passwords SET revoked_at = expires_at
-         WHERE account_id = $1 AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= $2
-         RETURNING id, label, expires_at",
-    )
-    .bind(account.as_str())
-    .bind(millis(now))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut expired = Vec::with_capacity(rows.len());
-    for row in rows {
-        let label: String = row.try_get("label")?;
-        let at = from_millis(row.try_get("expires_at")?)?;
-        audit::record_in(conn, account, Origin::Server, AuditKind::Expired, &label, at).await?;
-        expired.push(AppPasswordId::new(row.try_get::<String, _>("id")?));
-    }
-    Ok(expired)
 }
 
 async fn count_active(conn: &mut AnyConnection, account: &AccountId) -> Result<u32, StoreError> {
@@ -477,37 +294,4 @@ async fn count_active(conn: &mut AnyConnection, account: &AccountId) -> Result<u
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::{Duration, TimeZone};
-
-    use super::*;
-
-    fn row(expires_at: Option<DateTime<Utc>>, revoked_at: Option<DateTime<Utc>>) -> AppPasswordRow {
-        AppPasswordRow {
-            id: AppPasswordId::new("p1"),
-            label: "Mail".to_owned(),
-            scopes: Scopes::EVERYTHING,
-            created_at: start(),
-            last_used_at: None,
-            expires_at,
-            revoked_at,
-        }
-    }
-
-    fn start() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
-    }
-
-    #[test]
-    fn a_row_is_active_until_it_expires_or_is_revoked() {
-        let end = start() + Duration::days(30);
-        let now = start() + Duration::days(1);
-        assert_eq!(row(None, None).state(now), "active");
-        assert_eq!(row(Some(end), None).state(now), "active");
-        // Past its end but not yet marked: expired all the same.
-        assert_eq!(row(Some(end), None).state(end), "expired");
-        assert_eq!(row(Some(end), Some(end)).state(end + Duration::days(1)), "expired");
-        assert_eq!(row(Some(end), Some(now)).state(end + Duration::days(1)), "revoked");
-        assert_eq!(row(None, Some(now)).state(now), "revoked");
-    }
-}
+mod tests;

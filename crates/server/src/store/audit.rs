@@ -18,10 +18,14 @@ pub enum AuditKind {
     RevokedAll,
     SignIn,
     FailedSignIn,
+    /// The right password without a code, for an account with two-factor authentication on.
+    SecondFactorAsked,
     SignOut,
     SessionEnded,
     AppSignIn,
     FailedAppSignIn,
+    /// The right app-specific password, refused for a scope it may not reach; the detail names both.
+    RefusedScope,
     PasswordChanged,
     SecondFactorPending,
     SecondFactorOn,
@@ -41,10 +45,12 @@ impl AuditKind {
             AuditKind::RevokedAll => "revoked-all",
             AuditKind::SignIn => "sign-in",
             AuditKind::FailedSignIn => "failed sign-in",
+            AuditKind::SecondFactorAsked => "right password, code asked for",
             AuditKind::SignOut => "sign-out",
             AuditKind::SessionEnded => "device signed out",
             AuditKind::AppSignIn => "app sign-in",
             AuditKind::FailedAppSignIn => "failed app sign-in",
+            AuditKind::RefusedScope => "app sign-in refused for scope",
             AuditKind::PasswordChanged => "password changed",
             AuditKind::SecondFactorPending => "two-factor setup started",
             AuditKind::SecondFactorOn => "two-factor on",
@@ -65,8 +71,8 @@ impl AuditKind {
 }
 
 /// What recent activity shows of the audit trail, and how it names each kind; the rest (sign-outs, failed app
-/// sign-ins, two-factor steps) support staff see in `audit`.
-const ACTIVITY: [(AuditKind, ActivityKind); 9] = [
+/// sign-ins, scope refusals, two-factor steps) support staff see in `audit`.
+const ACTIVITY: [(AuditKind, ActivityKind); 10] = [
     (AuditKind::Created, ActivityKind::AppPasswordCreated),
     (AuditKind::Renamed, ActivityKind::AppPasswordRenamed),
     (AuditKind::Revoked, ActivityKind::AppPasswordRevoked),
@@ -75,6 +81,7 @@ const ACTIVITY: [(AuditKind, ActivityKind); 9] = [
     (AuditKind::AppSignIn, ActivityKind::AppSignIn),
     (AuditKind::SignIn, ActivityKind::SignIn),
     (AuditKind::FailedSignIn, ActivityKind::FailedSignIn),
+    (AuditKind::SecondFactorAsked, ActivityKind::VerificationCodeAsked),
     (AuditKind::PasswordChanged, ActivityKind::PasswordChanged),
 ];
 
@@ -139,15 +146,14 @@ impl Store {
 
     /// The account's recent activity, newest first: at most `limit` events of the kinds it shows.
     pub async fn activity(&self, account: &AccountId, limit: u32) -> Result<Vec<ActivityEvent>, StoreError> {
-        // `$2`…: one parameter per kind shown, then the limit.
-        let kinds: Vec<String> = (2..2 + ACTIVITY.len()).map(|n| format!("${n}")).collect();
-        let sql = format!(
-            "SELECT at, kind, detail, client_addr FROM audit_events WHERE account_id = $1 AND kind IN ({})
-             ORDER BY at DESC, id DESC LIMIT ${}",
-            kinds.join(", "),
-            2 + ACTIVITY.len()
-        );
-        let mut query = sqlx::query(&sql).bind(account.as_str());
+        // `$1` the account, then one parameter per kind of ACTIVITY in order, then the limit. The SQL is fixed
+        // (sqlx's `Any` binds no arrays, and its query builder writes `?`, which PostgreSQL does not take), so a
+        // kind added to ACTIVITY fails the build below until it has its `$n` here.
+        const SQL: &str = "SELECT at, kind, detail, client_addr FROM audit_events
+             WHERE account_id = $1 AND kind IN ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ORDER BY at DESC, id DESC LIMIT $12";
+        const _: () = assert!(parameters(SQL) == ACTIVITY.len() + 2, "one `$n` per kind of ACTIVITY");
+        let mut query = sqlx::query(SQL).bind(account.as_str());
         for (kind, _) in ACTIVITY {
             query = query.bind(kind.as_str());
         }
@@ -188,6 +194,19 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// How many `$n` parameters `sql` has (each numbered once).
+const fn parameters(sql: &str) -> usize {
+    let bytes = sql.as_bytes();
+    let (mut i, mut count) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            count += 1;
+        }
+        i += 1;
+    }
+    count
 }
 
 /// Records inside the caller's transaction, so the event and the change commit together.
