@@ -42,12 +42,19 @@ pub async fn sign_in(
 
 /// The session the keychain kept, if the server still accepts it, with the rule of the server it restores
 /// with (the one `app_info` names), asked at the same time so a launch waits for one round trip, not two.
+/// Without a kept session (or with one the server refuses) nothing waits for the rule: Sign in is shown as
+/// soon as the keychain has answered, and the question to the server is dropped.
 pub async fn restore_session(desktop: &Desktop) -> Result<Option<SignedInView>, CommandError> {
     let rule_url = desktop.app_info().server_url;
-    let (session, second_factor_first) = tokio::join!(desktop.restore_session(), second_factor_first(&rule_url));
-    Ok(session?.map(|session| SignedInView {
+    let rule = tauri::async_runtime::spawn(async move { second_factor_first(&rule_url).await });
+    let session = desktop.restore_session().await;
+    let Ok(Some(session)) = session else {
+        rule.abort();
+        return session.map(|_| None);
+    };
+    Ok(Some(SignedInView {
         session,
-        second_factor_first,
+        second_factor_first: rule.await.ok().flatten(),
     }))
 }
 

@@ -41,6 +41,7 @@ let page = null;
 
 /// The account page's cards, imported and set up once: `{ passwords, devices, activity }`.
 function accountPage() {
+  // A failed import is asked for again next time; the cards are set up once.
   page ??= Promise.all([import("./passwords.js"), import("./devices.js"), import("./activity.js")]).then(
     ([passwords, devices, activity]) => {
       passwords.init(appInfo, {
@@ -55,8 +56,11 @@ function accountPage() {
       activity.init({ signedOut });
       return { passwords, devices, activity };
     },
+    (error) => {
+      page = null;
+      throw error;
+    },
   );
-  page.catch(() => (page = null));
   return page;
 }
 
@@ -115,7 +119,8 @@ async function boot() {
   appInfo = info;
   server = info.server_url;
   about.init(info, () => server);
-  signin.init(info, { signedIn: showPasswords });
+  // Signed in, but the page could not be loaded: back to Sign in, saying why.
+  signin.init(info, { signedIn: (session) => showPasswords(session).catch((e) => showSignIn(e.message)) });
   setInterval(tick, 60_000);
   $("launch-retry").addEventListener("click", () => restore());
   $("launch-sign-in").addEventListener("click", () => showSignIn(null));

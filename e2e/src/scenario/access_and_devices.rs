@@ -37,6 +37,16 @@ impl Run {
         window.screenshot("10a-access-none").await?;
         window.visible("//input[@id='scope-mail']").await?.click().await?;
         window.gone("//*[@id='scope-error']").await?;
+        for (n, choice) in ["Never", "30 days", "90 days", "1 year"].into_iter().enumerate() {
+            let option = window
+                .visible(&format!(
+                    "//select[@id='expiry-select']/option[{}][normalize-space() = '{choice}']",
+                    n + 1
+                ))
+                .await
+                .with_context(|| format!("Expires offers {choice:?}"))?;
+            ensure!(option.is_selected().await? == (n == 0), "Expires is Never until chosen");
+        }
         window
             .visible("//select[@id='expiry-select']")
             .await?
@@ -116,15 +126,16 @@ impl Run {
             "the device signed out from here is refused at once"
         );
 
-        // Recent Activity, newest first, in words.
+        // Recent Activity, newest first, in words, each with when ("· just now", "· 2 minutes ago").
         for line in [
-            "App-specific password renamed to “Phone mail”",
+            "App-specific password renamed to “Phone mail” from 127.0.0.1",
             "Mail on phone signed in from 127.0.0.1",
-            "App-specific password “Mail on phone” created",
+            "App-specific password “Mail on phone” created from 127.0.0.1",
         ] {
             window
                 .visible(&format!(
-                    "//li[contains(@class,'activity-row') and starts-with(normalize-space(), '{line}')]"
+                    "//li[contains(@class,'activity-row') and starts-with(normalize-space(), '{line} · ')]\
+                     [.//span[@data-relative][normalize-space() = 'just now' or contains(normalize-space(), ' ago')]]"
                 ))
                 .await
                 .with_context(|| format!("Recent Activity says {line:?}"))?;

@@ -49,14 +49,7 @@ async fn the_list_shows_active_passwords_newest_first() {
     }
     let second = user.session.list_app_passwords().await.unwrap()[1].id.clone();
     user.session.revoke(&second).await.unwrap();
-    let labels: Vec<String> = user
-        .session
-        .list_app_passwords()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| p.label)
-        .collect();
+    let labels = user.labels().await;
     assert_eq!(labels, ["Third", "First"]);
 }
 

@@ -26,6 +26,25 @@ pub struct TestApp {
     server: TestServer,
 }
 
+/// A server whose background purge runs every 20 ms, on a clock the test steps.
+pub async fn spawn_sweeping_server() -> (ManualClock, TestServer) {
+    let clock = ManualClock::at_test_start();
+    let options = Options {
+        purge_every: std::time::Duration::from_millis(20),
+        ..Options::default()
+    };
+    let server = TestServer::start_with(Arc::new(clock.clone()), options).await.unwrap();
+    (clock, server)
+}
+
+/// A raw answer is 429 `rate_limited`, saying to come back in a second.
+pub async fn assert_rate_limited_for_a_second(response: reqwest::Response) {
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+}
+
 /// The real server on a free loopback port, a fresh database, and a clock the test steps.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Argon2Limits::default()).await
@@ -127,6 +146,14 @@ pub struct TestUser {
     pub email: String,
     pub session: SessionClient,
     pub token: String,
+}
+
+impl TestUser {
+    /// The labels of the account's active app passwords, as the list answers them (newest first).
+    pub async fn labels(&self) -> Vec<String> {
+        let list = self.session.list_app_passwords().await.unwrap();
+        list.into_iter().map(|p| p.label).collect()
+    }
 }
 
 pub fn secret(s: &str) -> SecretString {

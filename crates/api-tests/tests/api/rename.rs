@@ -70,14 +70,7 @@ async fn a_rename_follows_the_label_rules_and_uniqueness() {
     }
     // Its own label in another case is no clash.
     assert_eq!(user.session.rename(&laptop.id, "LAPTOP").await.unwrap().label, "LAPTOP");
-    let labels: Vec<String> = user
-        .session
-        .list_app_passwords()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| p.label)
-        .collect();
+    let labels = user.labels().await;
     assert_eq!(labels, ["Phone", "LAPTOP"]);
 }
 

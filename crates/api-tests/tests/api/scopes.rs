@@ -225,14 +225,7 @@ async fn a_key_sent_again_with_other_scopes_or_expiry_is_a_mismatch() {
 
 #[tokio::test]
 async fn the_servers_sweep_marks_expired_passwords_without_anyone_looking() {
-    let clock = keyturn_server::testkit::ManualClock::at_test_start();
-    let options = keyturn_server::Options {
-        purge_every: std::time::Duration::from_millis(20),
-        ..keyturn_server::Options::default()
-    };
-    let server = keyturn_server::testkit::TestServer::start_with(std::sync::Arc::new(clock.clone()), options)
-        .await
-        .unwrap();
+    let (clock, server) = crate::helpers::spawn_sweeping_server().await;
     let (_, session) = crate::helpers::ann_signed_in(&server).await;
     let mut request = create_request("Calendar");
     request.expires_in_days = Some(1);

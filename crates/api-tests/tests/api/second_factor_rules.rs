@@ -4,31 +4,16 @@
 use chrono::Duration;
 use keyturn_protocol::wire::ActivityKind;
 use keyturn_protocol::ErrorCode;
-use keyturn_server::Clock;
-use totp_rs::{Algorithm, Builder, Secret};
 
 use crate::admin_cli::run::{admin, stdout};
 use crate::helpers::{secret, spawn_app, Refusal, TestApp, TestUser, PASSWORD};
-
-/// The code an authenticator app shows for `secret_b32` at the server's clock.
-fn code_now(app: &TestApp, secret_b32: &str) -> String {
-    Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_digits(6)
-        .with_step_duration(30)
-        .with_secret(Secret::try_from_base32(secret_b32).unwrap())
-        .build()
-        .unwrap()
-        .generate(app.clock.now().timestamp() as u64)
-        .to_string()
-}
 
 /// A signed-in user who turned two-factor authentication on, and the secret; the confirming code is spent.
 async fn user_with_second_factor(app: &TestApp) -> (TestUser, String) {
     let user = app.new_user().await;
     let enrolment = user.session.enrol_totp(&secret(PASSWORD)).await.unwrap();
     user.session
-        .confirm_totp(&secret(&code_now(app, &enrolment.secret)))
+        .confirm_totp(&secret(&crate::second_factor::code(app, &enrolment.secret, 0)))
         .await
         .unwrap();
     app.clock.advance(Duration::seconds(30));
@@ -72,10 +57,7 @@ async fn a_wrong_password_when_turning_it_on_is_throttled_with_sign_ins_allowanc
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 429);
-    assert_eq!(response.headers()["retry-after"], "1");
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "rate_limited");
+    crate::helpers::assert_rate_limited_for_a_second(response).await;
     // The same count as signing in: guessing through a stolen session is no faster.
     assert_eq!(
         app.client.sign_in(&user.email, &secret(PASSWORD)).await.refused(),
@@ -128,7 +110,10 @@ async fn a_wrong_password_when_turning_it_on_or_off_is_a_failed_sign_in() {
     let (user, totp_secret) = user_with_second_factor(&app).await;
     let refused = user
         .session
-        .disable_totp(&secret("not my password"), &secret(&code_now(&app, &totp_secret)))
+        .disable_totp(
+            &secret("not my password"),
+            &secret(&crate::second_factor::code(&app, &totp_secret, 0)),
+        )
         .await;
     assert_eq!(refused.refused(), Some(ErrorCode::InvalidCredentials));
     assert!(user.session.account().await.unwrap().second_factor, "still on");

@@ -209,14 +209,7 @@ async fn a_sign_in_answer_is_never_cached() {
 
 #[tokio::test]
 async fn expired_sessions_and_old_idempotency_keys_are_purged_in_the_background() {
-    let clock = keyturn_server::testkit::ManualClock::at_test_start();
-    let options = keyturn_server::Options {
-        purge_every: std::time::Duration::from_millis(20),
-        ..keyturn_server::Options::default()
-    };
-    let server = keyturn_server::testkit::TestServer::start_with(std::sync::Arc::new(clock.clone()), options)
-        .await
-        .unwrap();
+    let (clock, server) = crate::helpers::spawn_sweeping_server().await;
     let (_, session) = ann_signed_in(&server).await;
     session.create_app_password("Mail").await.unwrap();
     let db = keyturn_server::testkit::raw_pool(&server.db).await.unwrap();
