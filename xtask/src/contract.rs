@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use keyturn_server_process::ServerProcess;
 
-use crate::{run, workspace_root};
+use crate::workspace_root;
 
 const SCHEMATHESIS_VERSION: &str = "4.32.5";
 /// The virtualenv that holds schemathesis, under the workspace root.
@@ -68,38 +68,9 @@ pub fn run_contract() -> Result<()> {
     Ok(())
 }
 
-/// The `st` command of a virtualenv at `venv` that holds schemathesis at [`SCHEMATHESIS_VERSION`]: made (with
-/// `python3 -m venv`, Debian's python3-venv) and filled only when it is missing, broken or holds another version.
+/// The `st` command of a virtualenv at `venv` that holds schemathesis at [`SCHEMATHESIS_VERSION`].
 fn install_schemathesis(venv: &Path) -> Result<PathBuf> {
-    let python = venv.join("bin/python");
-    // A venv made without python3-venv has a python but no pip: made again once the package is there.
-    let has_pip = Command::new(&python)
-        .args(["-m", "pip", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_pip {
-        let _ = std::fs::remove_dir_all(venv);
-        run(Command::new("python3").args(["-m", "venv"]).arg(venv))
-            .context("making the virtualenv for schemathesis (Debian: apt-get install python3-venv)")?;
-    }
-    let installed = Command::new(&python)
-        .args(["-c", "import importlib.metadata as m; print(m.version('schemathesis'))"])
-        .stderr(Stdio::null())
-        .output()
-        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == SCHEMATHESIS_VERSION);
-    if !installed {
-        println!("installing schemathesis {SCHEMATHESIS_VERSION} into {}", venv.display());
-        run(Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            &format!("schemathesis=={SCHEMATHESIS_VERSION}"),
-        ]))?;
-    }
+    crate::setup::python_venv(venv, "schemathesis", SCHEMATHESIS_VERSION)?;
     Ok(venv.join("bin/st"))
 }
 

@@ -1,5 +1,6 @@
-//! `cargo xtask demo | ci | e2e | test-postgres | contract | bundle | bench | setup`: the README's two commands,
-//! the end-to-end run, the server's tests on PostgreSQL, the contract fuzz, the packages and the benchmarks.
+//! `cargo xtask demo | ci | e2e | test-postgres | integrations | contract | bundle | bench | setup`: the README's
+//! two commands, the end-to-end run, the server's tests on PostgreSQL, real mail and calendar servers checking
+//! Keyturn's passwords, the contract fuzz, the packages and the benchmarks.
 //!
 //! Each installs what it needs on a fresh Debian/Ubuntu machine first (apt packages, tauri-driver), so a new
 //! checkout needs nothing but Rust.
@@ -9,6 +10,7 @@ mod bundle;
 mod contract;
 mod demo;
 mod e2e;
+mod integrations;
 mod keyring;
 mod postgres;
 mod setup;
@@ -24,6 +26,7 @@ fn main() -> Result<()> {
         Some("demo") => demo::run(),
         Some("e2e") => e2e::run_e2e(),
         Some("contract") => contract::run_contract(),
+        Some("integrations") => setup::install().and_then(|()| integrations::run_integrations()),
         Some("test-postgres") => setup::install().and_then(|()| test_on_postgres()),
         Some("bundle") => bundle::bundle().map(drop),
         // The app as it ships first: the binary the packages are made from.
@@ -38,13 +41,16 @@ fn main() -> Result<()> {
             .and_then(|()| setup::install_cargo_deny()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|ci|e2e|test-postgres|contract|bundle|bench [--quick] [--desktop-only]|setup>"
+                "usage: cargo xtask <demo|ci|e2e|test-postgres|integrations|contract|bundle|bench [--quick] [--desktop-only]|setup>"
             );
             eprintln!("  demo   run Keyturn against a local server with a demo account");
             eprintln!("  ci     install what is missing, then fmt, clippy, machete, deny, every test, the packages");
             eprintln!("         installed and the end-to-end test against the installed app");
             eprintln!("  e2e    the end-to-end test: the real app in a virtual display");
             eprintln!("  test-postgres  the server's integration tests on PostgreSQL (a throwaway cluster)");
+            eprintln!(
+                "  integrations  real Dovecot, nginx and Radicale (installed if missing) check Keyturn passwords"
+            );
             eprintln!("  contract  schemathesis fuzzes the live server against docs/openapi.json");
             eprintln!("  bundle the .deb and .rpm in target/release/bundle/ (installs tauri-cli if missing)");
             eprintln!("  bench  measure the release server, the app and a baseline window: target/bench/report.md");
@@ -66,6 +72,7 @@ fn ci() -> Result<()> {
     cargo(&["deny", "check", "licenses", "bans", "sources"])?;
     cargo(&["test", "--workspace"])?;
     test_on_postgres()?;
+    integrations::run_integrations()?;
     contract::run_contract()?;
     // The shipped artifact itself: built, read, installed, and the whole story run against /usr/bin/keyturn.
     let bundles = bundle::bundle()?;

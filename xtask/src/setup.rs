@@ -1,8 +1,9 @@
 //! Installs the system packages and tools the build and the tests need, only where they are missing.
 
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::run;
 
@@ -43,7 +44,7 @@ pub fn install() -> Result<()> {
     install_packages(PACKAGES)
 }
 
-fn install_packages(packages: &[&str]) -> Result<()> {
+pub fn install_packages(packages: &[&str]) -> Result<()> {
     let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
     if !missing.is_empty() {
         println!("installing system packages: {}", missing.join(" "));
@@ -56,7 +57,7 @@ fn install_packages(packages: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn installed(package: &str) -> bool {
+pub fn installed(package: &str) -> bool {
     Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", package])
         .output()
@@ -153,4 +154,43 @@ fn install_cargo_tool(name: &str, version: &str, krate: &str) -> Result<()> {
         crate::cargo(&["install", krate, "--locked", "--version", version])?;
     }
     Ok(())
+}
+
+/// The python of a virtualenv at `venv` that holds `package` at `version`: made (with `python3 -m venv`,
+/// Debian's python3-venv; Debian's python3 refuses `pip install` outside one) and filled only when it is
+/// missing, broken or holds another version.
+pub fn python_venv(venv: &Path, package: &str, version: &str) -> Result<PathBuf> {
+    let python = venv.join("bin/python");
+    // A venv made without python3-venv has a python but no pip: made again once the package is there.
+    let has_pip = Command::new(&python)
+        .args(["-m", "pip", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_pip {
+        let _ = std::fs::remove_dir_all(venv);
+        run(Command::new("python3").args(["-m", "venv"]).arg(venv))
+            .with_context(|| format!("making the virtualenv for {package} (Debian: apt-get install python3-venv)"))?;
+    }
+    let installed = Command::new(&python)
+        .args([
+            "-c",
+            &format!("import importlib.metadata as m; print(m.version('{package}'))"),
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == version);
+    if !installed {
+        println!("installing {package} {version} into {}", venv.display());
+        run(Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            &format!("{package}=={version}"),
+        ]))?;
+    }
+    Ok(python)
 }

@@ -1,19 +1,16 @@
 //! The `keyturn-server` command line: `serve`, and the admin commands support staff use.
 
 use std::io::{IsTerminal, Read, Write};
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use keyturn_protocol::{AppPassword, VerifierParams};
 use secrecy::SecretString;
-use tokio::net::TcpListener;
 
 use crate::store::Database;
-use crate::{admin, AppState, Argon2Limits, Options, Store, SystemClock, TrustedProxies};
+use crate::{admin, Store};
 
 #[derive(Parser)]
 #[command(
@@ -29,7 +26,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API.
-    Serve(ServeArgs),
+    Serve(crate::serve::ServeArgs),
     /// Manage accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),
@@ -69,45 +66,14 @@ enum Command {
 }
 
 #[derive(Args)]
-struct DbArg {
+pub(crate) struct DbArg {
     /// The database: a SQLite file's path, or a postgres://USER@HOST/NAME URL (several servers may share one).
     #[arg(long, env = "KEYTURN_DB", default_value = "keyturn.db")]
-    db: Database,
+    pub(crate) db: Database,
 }
 
 #[derive(Args)]
-struct ServeArgs {
-    /// Address to listen on; port 0 picks a free one.
-    #[arg(long, env = "KEYTURN_LISTEN", default_value = "127.0.0.1:8787")]
-    listen: SocketAddr,
-    #[command(flatten)]
-    db: DbArg,
-    /// Where to serve `GET /metrics` (Prometheus text format); default: nowhere. Keep it off the public
-    /// address, e.g. 127.0.0.1:9187.
-    #[arg(long, env = "KEYTURN_METRICS_LISTEN")]
-    metrics_listen: Option<SocketAddr>,
-    #[command(flatten)]
-    params: ParamsArgs,
-    /// Log lines as JSON objects (one per line) instead of text, for log collectors.
-    #[arg(long, env = "KEYTURN_LOG_JSON")]
-    log_json: bool,
-    /// argon2 runs at once (sign-ins, password checks); default: the number of cores.
-    #[arg(long, env = "KEYTURN_ARGON2_CONCURRENCY", default_value_t = Argon2Limits::default().concurrency)]
-    argon2_concurrency: usize,
-    /// Requests that may wait for an argon2 run; beyond them a request is answered 503 at once.
-    #[arg(long, env = "KEYTURN_ARGON2_QUEUE", default_value_t = Argon2Limits::default().queue)]
-    argon2_queue: usize,
-    /// Proxies whose X-Forwarded-For names the client: CIDR[,CIDR…]. Default: none (the peer is the client).
-    #[arg(long, env = "KEYTURN_TRUSTED_PROXIES", default_value = "")]
-    trusted_proxies: TrustedProxies,
-    /// Make app-specific passwords only for accounts with two-factor authentication on (existing ones keep
-    /// working).
-    #[arg(long, env = "KEYTURN_REQUIRE_SECOND_FACTOR")]
-    require_second_factor: bool,
-}
-
-#[derive(Args)]
-struct ParamsArgs {
+pub(crate) struct ParamsArgs {
     /// argon2id memory cost in KiB, for verifiers and primary passwords.
     #[arg(long, env = "KEYTURN_ARGON2_M_COST", default_value_t = VerifierParams::default().m_cost)]
     argon2_m_cost: u32,
@@ -121,7 +87,7 @@ struct ParamsArgs {
 
 impl ParamsArgs {
     /// The parameters, if clients will accept them: a server must not advertise what every client refuses.
-    fn params(&self) -> anyhow::Result<VerifierParams> {
+    pub(crate) fn params(&self) -> anyhow::Result<VerifierParams> {
         let params = VerifierParams {
             m_cost: self.argon2_m_cost,
             t_cost: self.argon2_t_cost,
@@ -220,7 +186,7 @@ pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut out = std::io::stdout().lock();
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => crate::serve::serve(args).await,
         Command::Openapi => {
             print!("{}", crate::openapi_json());
             Ok(())
@@ -302,98 +268,8 @@ pub async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn open(db: &DbArg) -> anyhow::Result<Store> {
+pub(crate) async fn open(db: &DbArg) -> anyhow::Result<Store> {
     Store::open(&db.db)
         .await
         .with_context(|| format!("opening the database {}", db.db))
-}
-
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, not in a log file.
-        .with_ansi(std::io::stderr().is_terminal());
-    if args.log_json {
-        logs.json().init();
-    } else {
-        logs.init();
-    }
-    if let Database::Sqlite(path) = &args.db.db {
-        crate::store::check_private(path)?;
-    }
-    let store = open(&args.db).await?;
-    let options = Options {
-        params: args.params.params()?,
-        argon2: Argon2Limits {
-            concurrency: args.argon2_concurrency,
-            queue: args.argon2_queue,
-        },
-        trusted_proxies: args.trusted_proxies,
-        require_second_factor: args.require_second_factor,
-        ..Options::default()
-    };
-    let state = AppState::new(store.clone(), Arc::new(SystemClock), options)?;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    // Both addresses taken before either is announced: a server that cannot serve its metrics does not start.
-    let metrics_listener = match args.metrics_listen {
-        Some(at) => Some(
-            TcpListener::bind(at)
-                .await
-                .with_context(|| format!("listening on {at} for metrics"))?,
-        ),
-        None => None,
-    };
-    tracing::info!(%addr, db = %args.db.db, "keyturn-server listening");
-    // One line on stdout that scripts (and `cargo xtask demo`) read to learn the port.
-    println!("listening on http://{addr}");
-    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
-    let metrics = match metrics_listener {
-        Some(listener) => {
-            let at = listener.local_addr()?;
-            tracing::info!(%at, "metrics at http://{at}/metrics");
-            // The second line, for scripts that want it.
-            println!("metrics on http://{at}/metrics");
-            Some(tokio::spawn(crate::run_metrics(listener, state.clone(), async {
-                let _ = metrics_stopped.await;
-            })))
-        }
-        None => None,
-    };
-    crate::run(listener, state, shutdown_signal()).await?;
-    let _ = stop_metrics.send(());
-    if let Some(metrics) = metrics {
-        metrics.await??;
-    }
-    store.close().await;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -1,7 +1,7 @@
 //! Who the client is. Directly connected, the peer's address. Behind a TLS proxy or load balancer, every peer
 //! is the proxy: then, and only when the peer is one of the `--trusted-proxies`, the client is the right-most
-//! `X-Forwarded-For` entry that is not a trusted proxy. A header from anyone else is ignored, so a client
-//! cannot choose the address it is throttled and audited as.
+//! `X-Forwarded-For` entry that is not a trusted proxy (without one, the `X-Real-IP` nginx sets). A header
+//! from anyone else is ignored, so a client cannot choose the address it is throttled and audited as.
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
@@ -52,6 +52,13 @@ impl TrustedProxies {
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
             .collect();
+        if hops.is_empty() {
+            // nginx's `proxy_set_header X-Real-IP $remote_addr`: one address, the client's.
+            return headers
+                .get("x-real-ip")
+                .and_then(|value| parse_hop(value.to_str().ok()?))
+                .unwrap_or(peer);
+        }
         let mut client = peer;
         for hop in hops.iter().rev() {
             // An entry that is not an address ends what can be believed: the hop that added it is the client.
@@ -148,5 +155,19 @@ mod tests {
     fn a_list_that_is_not_networks_is_refused_with_the_culprit() {
         let error = "10.0.0.0/8, proxy.example".parse::<TrustedProxies>().unwrap_err();
         assert!(error.to_string().contains("proxy.example"));
+    }
+
+    #[test]
+    fn x_real_ip_names_the_client_only_from_a_trusted_proxy_without_x_forwarded_for() {
+        let trusted: TrustedProxies = "127.0.0.1".parse().unwrap();
+        let mut real = HeaderMap::new();
+        real.insert("x-real-ip", HeaderValue::from_static("198.51.100.7"));
+        assert_eq!(trusted.client_address(ip("127.0.0.1"), &real), ip("198.51.100.7"));
+        assert_eq!(trusted.client_address(ip("203.0.113.9"), &real), ip("203.0.113.9"));
+        let mut both = headers(&["192.0.2.1"]);
+        both.insert("x-real-ip", HeaderValue::from_static("198.51.100.7"));
+        assert_eq!(trusted.client_address(ip("127.0.0.1"), &both), ip("192.0.2.1"));
+        real.insert("x-real-ip", HeaderValue::from_static("garbage"));
+        assert_eq!(trusted.client_address(ip("127.0.0.1"), &real), ip("127.0.0.1"));
     }
 }

@@ -7,6 +7,7 @@ use axum::Json;
 use keyturn_protocol::wire::{ErrorBody, ErrorDetail};
 use keyturn_protocol::{ErrorCode, LabelError, ScopesError, VerifierError, EXPIRY_DAYS, MAX_APP_PASSWORDS};
 
+use crate::account::Refusal;
 use crate::credentials::{HashError, Overloaded};
 use crate::password_policy::WeakPassword;
 use crate::store::StoreError;
@@ -52,6 +53,10 @@ pub enum ApiError {
     /// A right app-specific password that may not reach what was asked.
     #[error("This app-specific password can't be used for {0}. Make one that can.")]
     InsufficientScope(&'static str),
+    /// A right app-specific password limited to some services, used without saying which one: the caller
+    /// must ask with `?scope=`, so a limit never fails open.
+    #[error("This app-specific password is limited to some services; ask for one with ?scope=.")]
+    ScopeRequired,
     #[error("No such app-specific password.")]
     NotFound,
     #[error("No such signed-in device.")]
@@ -101,7 +106,7 @@ impl ApiError {
             ApiError::MissingIdempotencyKey => ErrorCode::MissingIdempotencyKey,
             ApiError::InvalidScopes(_) => ErrorCode::InvalidScopes,
             ApiError::InvalidExpiry => ErrorCode::InvalidExpiry,
-            ApiError::InsufficientScope(_) => ErrorCode::InsufficientScope,
+            ApiError::InsufficientScope(_) | ApiError::ScopeRequired => ErrorCode::InsufficientScope,
             ApiError::NotFound | ApiError::NoSuchSession | ApiError::NoSuchEndpoint => ErrorCode::NotFound,
             ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             ApiError::BadRequest(_) => ErrorCode::BadRequest,
@@ -120,7 +125,9 @@ impl ApiError {
             | ApiError::Unauthenticated
             | ApiError::WrongSecondFactor
             | ApiError::SecondFactorRequired => StatusCode::UNAUTHORIZED,
-            ApiError::SecondFactorFirst | ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            ApiError::SecondFactorFirst | ApiError::InsufficientScope(_) | ApiError::ScopeRequired => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::WeakPassword(_)
@@ -141,6 +148,28 @@ impl ApiError {
             }
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::WrongPassword => ApiError::InvalidCredentials,
+            Refusal::WrongAppPassword => ApiError::AppAuthFailed,
+            Refusal::Throttled(wait) => ApiError::RateLimited(wait),
+            Refusal::Overloaded => ApiError::Overloaded,
+            Refusal::OutOfScope(scope) => ApiError::InsufficientScope(scope.as_str()),
+            Refusal::ScopeRequired => ApiError::ScopeRequired,
+            Refusal::SecondFactorRequired => ApiError::SecondFactorRequired,
+            Refusal::WrongSecondFactor => ApiError::WrongSecondFactor,
+            Refusal::UnconfirmedSecondFactor => ApiError::UnconfirmedSecondFactor,
+            Refusal::SecondFactorEnabled => ApiError::SecondFactorEnabled,
+            Refusal::SecondFactorOff => ApiError::SecondFactorOff,
+            Refusal::SessionEnded => ApiError::Unauthenticated,
+            Refusal::WeakPassword(weak) => ApiError::WeakPassword(weak),
+            Refusal::Store(e) => e.into(),
+            Refusal::Hash(e) => e.into(),
         }
     }
 }
@@ -251,6 +280,7 @@ mod tests {
             ApiError::InvalidExpiry,
             ApiError::InsufficientScope("mail"),
             ApiError::NoSuchSession,
+            ApiError::ScopeRequired,
         ]
     }
 
@@ -288,9 +318,10 @@ mod tests {
                 ApiError::InvalidExpiry => 26,
                 ApiError::InsufficientScope(_) => 27,
                 ApiError::NoSuchSession => 28,
+                ApiError::ScopeRequired => 29,
             })
             .collect::<std::collections::BTreeSet<_>>();
-        assert_eq!(seen.len(), 29);
+        assert_eq!(seen.len(), 30);
     }
 
     #[test]

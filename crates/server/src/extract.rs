@@ -7,7 +7,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
-use keyturn_protocol::{Email, EmailError};
+use keyturn_protocol::Email;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -41,16 +41,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .await
             .map(|Query(value)| Self(value))
             .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
-    }
-}
-
-/// The email a sign-in names. `Ok(None)` for a malformed one: it names no account and fails like an unknown
-/// one, after the same work. `Err` for one longer than any account's: refused before any work.
-pub fn claimed_email(raw: &str) -> Result<Option<Email>, EmailError> {
-    match Email::parse(raw) {
-        Ok(email) => Ok(Some(email)),
-        Err(EmailError::TooLong) => Err(EmailError::TooLong),
-        Err(_) => Ok(None),
     }
 }
 

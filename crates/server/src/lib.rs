@@ -17,6 +17,7 @@
 //!   they step.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod account;
 pub mod admin;
 pub mod cli;
 mod client_address;
@@ -24,10 +25,14 @@ pub mod clock;
 mod credentials;
 mod error;
 mod extract;
+#[cfg(test)]
+mod layers;
+pub mod ldap;
 mod metrics;
 mod password_policy;
 mod routes;
 mod second_factor;
+mod serve;
 mod session_token;
 mod state;
 pub mod store;

@@ -36,12 +36,21 @@ struct RouteLabels {
     route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LdapLabels {
+    /// `bind`, `malformed` or `write`: a fixed few.
+    op: &'static str,
+    /// The LDAP result code answered (0 success, 49 invalid credentials, 51 busy …).
+    result: i64,
+}
+
 type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
+    ldap: Family<LdapLabels, Counter>,
 }
 
 impl Metrics {
@@ -62,6 +71,12 @@ impl Metrics {
             "Time to answer, by route",
             latency.clone(),
         );
+        let ldap = Family::<LdapLabels, Counter>::default();
+        registry.register(
+            "ldap_operations",
+            "LDAP operations answered, by result code",
+            ldap.clone(),
+        );
         argon2.register(&mut registry);
         throttle.register(&mut registry);
         verified.register(&mut registry);
@@ -69,7 +84,18 @@ impl Metrics {
             registry,
             requests,
             latency,
+            ldap,
         }
+    }
+
+    /// Counts an LDAP operation answered with `result`.
+    pub fn count_ldap(&self, op: &'static str, result: ldap3_proto::LdapResultCode) {
+        self.ldap
+            .get_or_create(&LdapLabels {
+                op,
+                result: result as i64,
+            })
+            .inc();
     }
 
     fn render(&self) -> Result<String, std::fmt::Error> {

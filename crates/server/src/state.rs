@@ -13,6 +13,9 @@ use crate::store::{Backend, Store};
 use crate::throttle::Throttle;
 use crate::verified_cache::{self, VerifiedCache};
 
+/// How many (password, scope) refusals `scope_refusals` remembers.
+const SCOPE_REFUSALS_KEPT: usize = 10_000;
+
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
@@ -61,8 +64,9 @@ pub struct Shared {
     pub(crate) require_second_factor: bool,
     /// Requests per route, and the counters of the parts above, for `GET /metrics`.
     pub(crate) metrics: Metrics,
-    /// When each password's refusal for a scope was last audited (`routes::app_auth`), bounded.
-    pub(crate) scope_refusals: quick_cache::sync::Cache<(AppPasswordId, Scope), DateTime<Utc>>,
+    /// When each password's refusal for a scope (`None`: for asking none) was last audited
+    /// (`account::app_sign_in`), for [`SCOPE_REFUSALS_KEPT`] pairs at most: the cold ones are forgotten first.
+    pub(crate) scope_refusals: quick_cache::sync::Cache<(AppPasswordId, Option<Scope>), DateTime<Utc>>,
 }
 
 impl AppState {
@@ -88,7 +92,7 @@ impl AppState {
             trusted_proxies: options.trusted_proxies,
             purge_every: options.purge_every,
             require_second_factor: options.require_second_factor,
-            scope_refusals: quick_cache::sync::Cache::new(crate::routes::app_auth::REFUSALS_KEPT),
+            scope_refusals: quick_cache::sync::Cache::new(SCOPE_REFUSALS_KEPT),
         })))
     }
 

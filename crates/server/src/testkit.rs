@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::ldap::{Dn, LdapOptions};
 use crate::store::Database;
 use crate::{admin, AppState, Clock, Options, Store, SystemClock};
 
@@ -50,8 +51,11 @@ pub struct TestServer {
     pub db: Database,
     /// `GET /metrics`, served apart as `--metrics-listen` does.
     pub metrics_url: String,
+    /// LDAP binds (`--ldap-listen`, plain), under `dc=keyturn`.
+    pub ldap_address: SocketAddr,
     _dir: tempfile::TempDir,
     _shutdown: [oneshot::Sender<()>; 2],
+    _stop_ldap: tokio_util::sync::DropGuard,
 }
 
 impl TestServer {
@@ -104,14 +108,24 @@ impl TestServer {
         tokio::spawn(crate::run_metrics(metrics, state.clone(), async {
             let _ = metrics_stopped.await;
         }));
+        let ldap = TcpListener::bind("127.0.0.1:0").await?;
+        let ldap_address = ldap.local_addr()?;
+        let stop_ldap = tokio_util::sync::CancellationToken::new();
+        let options = LdapOptions {
+            base: Dn::parse("dc=keyturn")?,
+            tls: None,
+        };
+        tokio::spawn(crate::ldap::run_ldap(ldap, state.clone(), options, stop_ldap.clone()));
         Ok(Self {
             address,
             url: format!("http://{address}"),
             state,
             db,
             metrics_url,
+            ldap_address,
             _dir: dir,
             _shutdown: [shutdown, metrics_shutdown],
+            _stop_ldap: stop_ldap.drop_guard(),
         })
     }
 

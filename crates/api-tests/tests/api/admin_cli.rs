@@ -181,18 +181,32 @@ fn the_server_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
     let db = dir.path().join("keyturn.db");
     assert!(add_with_stdin(&db, "ann@example.com", PASSWORD).status.success());
     let mut server = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-json", "--db"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--ldap-listen",
+            "127.0.0.1:0",
+            "--log-json",
+            "--db",
+        ])
         .arg(&db)
         .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut first_line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first_line)
-        .unwrap();
+    let (mut first_line, mut ldap_line) = (String::new(), String::new());
+    let mut announced = BufReader::new(server.stdout.take().unwrap());
+    announced.read_line(&mut first_line).unwrap();
+    announced.read_line(&mut ldap_line).unwrap();
     let url = first_line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let ldap: std::net::SocketAddr = ldap_line
+        .trim()
+        .strip_prefix("ldap on ldap://")
+        .unwrap()
+        .parse()
+        .unwrap();
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (token, app_password) = runtime.block_on(async {
@@ -206,6 +220,17 @@ fn the_server_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
             .await
             .unwrap();
         let _ = client.sign_in("ann@example.com", &secret("a wrong guess here")).await;
+        // The LDAP door too, at `trace`: its codec would print whole messages, bind passwords among them.
+        let dn = "uid=ann@example.com,ou=mail,dc=keyturn";
+        let mut conn = crate::ldap_client::LdapConn::connect(ldap).await;
+        assert_eq!(
+            conn.bind(dn, &created.password.grouped()).await,
+            ldap3_proto::LdapResultCode::Success
+        );
+        assert_eq!(
+            conn.bind(dn, "a wrong guess here").await,
+            ldap3_proto::LdapResultCode::InvalidCredentials
+        );
         (token, created.password.expose().to_owned())
     });
     let grouped = keyturn_protocol::AppPassword::parse(&app_password)

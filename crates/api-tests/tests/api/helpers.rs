@@ -23,6 +23,8 @@ pub struct TestApp {
     /// The database the server uses, as `--db` names it (for the admin CLI).
     pub db: Database,
     pub metrics_url: String,
+    /// Where the server answers LDAP binds (plain, `dc=keyturn`).
+    pub ldap_address: SocketAddr,
     server: TestServer,
 }
 
@@ -93,6 +95,7 @@ fn test_app(server: TestServer, clock: ManualClock) -> TestApp {
         state: server.state.clone(),
         db: server.db.clone(),
         metrics_url: server.metrics_url.clone(),
+        ldap_address: server.ldap_address,
         server,
     }
 }

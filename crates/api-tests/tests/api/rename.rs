@@ -24,7 +24,11 @@ async fn a_renamed_password_keeps_working_under_its_new_label() {
     );
 
     let (password, _) = crate::helpers::shared_verifier();
-    let signed_in = app.client.whoami(&user.email, password.expose()).await.unwrap();
+    let signed_in = app
+        .client
+        .whoami_for(&user.email, password.expose(), Some(keyturn_protocol::Scope::Mail))
+        .await
+        .unwrap();
     assert_eq!(signed_in.label, "Thunderbird on laptop");
 
     let events = user.session.activity(None).await.unwrap();

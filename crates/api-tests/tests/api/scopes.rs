@@ -41,10 +41,10 @@ async fn a_password_limited_to_mail_is_refused_for_files_at_whoami() {
             .refused(),
         Some(ErrorCode::InsufficientScope)
     );
-    // Without naming a scope the app just signs in; the answer says what it may reach.
+    // Without naming a scope, a limited password is refused: a limit never fails open.
     assert_eq!(
-        app.client.whoami(&user.email, password).await.unwrap().scopes,
-        only(&["mail"])
+        app.client.whoami(&user.email, password).await.refused(),
+        Some(ErrorCode::InsufficientScope)
     );
     // A wrong password is wrong, whatever it asks to reach.
     assert_eq!(

@@ -1,18 +1,13 @@
-use std::net::IpAddr;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use keyturn_protocol::wire::{AccountInfo, ActivityList, ActivityQuery, ChangePasswordRequest, ErrorBody};
 use keyturn_protocol::{MAX_ACTIVITY_EVENTS, MAX_APP_PASSWORDS};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
+use crate::account::{self, Caller};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, ClientIp, Session};
-use crate::password_policy;
-use crate::routes::second_factor::verify_code;
-use crate::store::AuditKind;
-use crate::throttle::Scope;
 use crate::AppState;
 
 #[utoipa::path(get, path = "/v1/account", tag = "account", security(("bearer" = [])), responses(
@@ -80,60 +75,16 @@ pub async fn change_password(
     session: Session,
     ApiJson(request): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let new = SecretString::from(request.new_password);
-    check_current_password(&app, &session, ip, request.current_password, "password change").await?;
-    // Before the code, so a weak new password does not spend a recovery code.
-    password_policy::check(new.expose_secret(), &session.email).map_err(ApiError::WeakPassword)?;
-    if app.store.second_factor_on(&session.account).await? {
-        let code = request.code.as_deref().ok_or(ApiError::SecondFactorRequired)?;
-        verify_code(&app, &session.account, &session.email, ip, code).await?;
-    }
-    let hash = app.argon2.hash_password(new, app.params).await?;
-    let revoked = app
-        .store
-        .change_password(&session.account, &hash, &session.token, ip.into(), app.clock.now())
-        .await?;
-    app.verified.evict(&revoked);
-    tracing::info!(revoked = revoked.len(), "primary password changed");
+    account::change_password(
+        &app,
+        &session.account,
+        &session.email,
+        &session.token,
+        SecretString::from(request.current_password),
+        SecretString::from(request.new_password),
+        request.code.as_deref(),
+        Caller::Client(ip),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The session's own primary password, checked and throttled like a sign-in (guessing it through a stolen
-/// session is no faster than signing in). A wrong one is audited as a failed sign-in, with `during` (what it
-/// was asked for) as its detail.
-pub(crate) async fn check_current_password(
-    app: &AppState,
-    session: &Session,
-    ip: IpAddr,
-    password: String,
-    during: &str,
-) -> Result<(), ApiError> {
-    let attempt = app
-        .throttle
-        .reserve(Scope::SignIn, Some(&session.email), ip, app.clock.now())
-        .await?;
-    let account = app
-        .store
-        .find_account_by_id(&session.account)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let password = SecretString::from(password);
-    let (attempt, verified) = attempt
-        .checked(app.argon2.verify_password(account.password, password).await)
-        .await?;
-    if !verified {
-        attempt.failed().await;
-        app.store
-            .record_about(
-                &session.account,
-                ip.into(),
-                AuditKind::FailedSignIn,
-                during,
-                app.clock.now(),
-            )
-            .await?;
-        return Err(ApiError::InvalidCredentials);
-    }
-    attempt.succeeded().await;
-    Ok(())
 }

@@ -1,23 +1,18 @@
-//! Two-factor authentication (TOTP): turn it on (a pending secret, then a first code, which returns the
-//! recovery codes once), turn it off, and the code check sign-in and password change share.
-
-use std::net::IpAddr;
+//! Two-factor authentication (TOTP) at `/v1/account/totp`: turn it on (a pending secret, then a first code,
+//! which returns the recovery codes once) and off; the procedures are `account`'s.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use keyturn_protocol::wire::{
     ErrorBody, RecoveryCodes, TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest, TotpEnrolment,
 };
-use keyturn_protocol::Email;
+use secrecy::SecretString;
 
+use crate::account::{self, Caller};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp, Session};
-use crate::routes::account::check_current_password;
 use crate::second_factor;
-use crate::store::{AccountId, AuditKind};
-use crate::throttle::Scope;
 use crate::AppState;
 
 /// Start turning two-factor authentication on: a new secret for the authenticator app, pending until a code
@@ -37,12 +32,9 @@ pub async fn enrol(
     session: Session,
     ApiJson(request): ApiJson<TotpEnrolRequest>,
 ) -> Result<(StatusCode, Json<TotpEnrolment>), ApiError> {
-    check_current_password(&app, &session, ip, request.current_password, "two-factor setup").await?;
-    let secret = second_factor::new_secret();
-    app.store
-        .begin_second_factor(&session.account, &secret, ip.into(), app.clock.now())
-        .await?;
-    tracing::info!("two-factor setup started");
+    let password = SecretString::from(request.current_password);
+    let secret =
+        account::enrol_second_factor(&app, &session.account, &session.email, password, Caller::Client(ip)).await?;
     let enrolment = TotpEnrolment {
         otpauth_uri: second_factor::otpauth_uri(&secret, &session.email),
         secret: secret.to_string(),
@@ -67,47 +59,15 @@ pub async fn confirm(
     session: Session,
     ApiJson(request): ApiJson<TotpConfirmRequest>,
 ) -> Result<Json<RecoveryCodes>, ApiError> {
-    let now = app.clock.now();
-    let attempt = app
-        .throttle
-        .reserve(Scope::SecondFactor, Some(&session.email), ip, now)
-        .await?;
-    let pending = match app.store.second_factor(&session.account).await? {
-        Some(row) if row.enabled_at.is_some() => {
-            attempt.not_tried().await;
-            return Err(ApiError::SecondFactorEnabled);
-        }
-        other => other,
-    };
-    let Some(pending) = pending else {
-        // Nothing to confirm is no guess at a code.
-        attempt.not_tried().await;
-        return Err(ApiError::UnconfirmedSecondFactor);
-    };
-    let step = second_factor::matching_step(&pending.secret, &request.code, unix_secs(now), None);
-    let codes = second_factor::new_recovery_codes();
-    let hashes: Vec<String> = codes.iter().map(|(_, hash)| hash.clone()).collect();
-    let enabled = match step {
-        // Only the secret the code was checked against: a setup restarted meanwhile is not turned on.
-        Some(step) => {
-            app.store
-                .enable_second_factor(&session.account, &pending.secret, step, &hashes, ip.into(), now)
-                .await?
-        }
-        None => false,
-    };
-    if !enabled {
-        attempt.failed().await;
-        app.store
-            .record(&session.account, ip.into(), AuditKind::FailedSecondFactor, now)
-            .await?;
-        return Err(ApiError::UnconfirmedSecondFactor);
-    }
-    attempt.succeeded().await;
-    tracing::info!("two-factor authentication turned on");
-    Ok(Json(RecoveryCodes {
-        recovery_codes: codes.into_iter().map(|(code, _)| code.to_string()).collect(),
-    }))
+    let recovery_codes = account::confirm_second_factor(
+        &app,
+        &session.account,
+        &session.email,
+        &request.code,
+        Caller::Client(ip),
+    )
+    .await?;
+    Ok(Json(RecoveryCodes { recovery_codes }))
 }
 
 /// Turn two-factor authentication off, with the password and a code (a recovery code works too).
@@ -126,55 +86,15 @@ pub async fn disable(
     session: Session,
     ApiJson(request): ApiJson<TotpDisableRequest>,
 ) -> Result<StatusCode, ApiError> {
-    check_current_password(&app, &session, ip, request.current_password, "turning two-factor off").await?;
-    if !app.store.second_factor_on(&session.account).await? {
-        return Err(ApiError::SecondFactorOff);
-    }
-    verify_code(&app, &session.account, &session.email, ip, &request.code).await?;
-    app.store
-        .remove_second_factor(&session.account, AuditKind::SecondFactorOff, ip.into(), app.clock.now())
-        .await?;
-    tracing::info!("two-factor authentication turned off");
+    let password = SecretString::from(request.current_password);
+    account::disable_second_factor(
+        &app,
+        &session.account,
+        &session.email,
+        password,
+        &request.code,
+        Caller::Client(ip),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// For an account with two-factor authentication on: `code` must be a verification code not used before,
-/// or an unused recovery code. Throttled like passwords (apart from them); a wrong code is audited.
-pub(crate) async fn verify_code(
-    app: &AppState,
-    account: &AccountId,
-    email: &Email,
-    ip: IpAddr,
-    code: &str,
-) -> Result<(), ApiError> {
-    let now = app.clock.now();
-    let attempt = app.throttle.reserve(Scope::SecondFactor, Some(email), ip, now).await?;
-    let accepted = if second_factor::is_totp_code(code) {
-        let step = app
-            .store
-            .second_factor(account)
-            .await?
-            .filter(|row| row.enabled_at.is_some())
-            .and_then(|row| second_factor::matching_step(&row.secret, code, unix_secs(now), row.last_step));
-        match step {
-            Some(step) => app.store.accept_step(account, step).await?,
-            None => false,
-        }
-    } else {
-        let hash = second_factor::recovery_code_hash(code);
-        app.store.use_recovery_code(account, &hash, ip.into(), now).await?
-    };
-    if !accepted {
-        attempt.failed().await;
-        app.store
-            .record(account, ip.into(), AuditKind::FailedSecondFactor, now)
-            .await?;
-        return Err(ApiError::WrongSecondFactor);
-    }
-    attempt.succeeded().await;
-    Ok(())
-}
-
-fn unix_secs(now: DateTime<Utc>) -> u64 {
-    u64::try_from(now.timestamp()).unwrap_or(0)
 }

@@ -5,12 +5,10 @@ use axum::Json;
 use keyturn_protocol::wire::{AccountSummary, ErrorBody, SessionCreated, SessionList, SignInRequest};
 use secrecy::SecretString;
 
+use crate::account::{self, Caller};
 use crate::error::ApiError;
-use crate::extract::{claimed_email, ApiJson, ClientIp, Session};
-use crate::routes::second_factor::verify_code;
-use crate::session_token::SessionToken;
-use crate::store::{AccountId, AuditKind, UNKNOWN_CLIENT};
-use crate::throttle::Scope;
+use crate::extract::{ApiJson, ClientIp, Session};
+use crate::store::{AuditKind, UNKNOWN_CLIENT};
 use crate::AppState;
 
 /// Sign in with the primary password. App-specific passwords never work here.
@@ -27,58 +25,21 @@ pub async fn create_session(
     headers: HeaderMap,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
-    let email = claimed_email(&request.email).map_err(|_| ApiError::InvalidCredentials)?;
-    let password = SecretString::from(request.password);
-    let now = app.clock.now();
-    let attempt = app.throttle.reserve(Scope::SignIn, email.as_ref(), ip, now).await?;
-    let account = match &email {
-        Some(email) => app.store.find_account_by_email(email).await?,
-        None => None,
-    };
-    // An unknown e-mail runs the same argon2 work against a dummy hash: the answer takes as long either way.
-    let verifier = account
-        .as_ref()
-        .map_or_else(|| app.dummy.clone(), |a| a.password.clone());
-    let stored_params = verifier.params();
-    let (attempt, verified) = attempt
-        .checked(app.argon2.verify_password(verifier, password.clone()).await)
-        .await?;
-    let account = match account {
-        Some(account) if verified => account,
-        other => {
-            attempt.failed().await;
-            if let Some(account) = other {
-                app.store
-                    .record(&account.id, ip.into(), AuditKind::FailedSignIn, now)
-                    .await?;
-            }
-            return Err(ApiError::InvalidCredentials);
-        }
-    };
-    tracing::Span::current().record("account", tracing::field::display(&account.id));
-    attempt.succeeded().await;
-    if app.store.second_factor_on(&account.id).await? {
-        let Some(code) = request.code.as_deref() else {
-            // Someone knows the password: the user learns of it even if no code ever follows.
-            app.store
-                .record(&account.id, ip.into(), AuditKind::SecondFactorAsked, now)
-                .await?;
-            return Err(ApiError::SecondFactorRequired);
-        };
-        verify_code(&app, &account.id, &account.email, ip, code).await?;
-    }
-    if stored_params != Some(app.params) {
-        rehash(&app, &account.id, password).await;
-    }
-    let (token, token_hash) = SessionToken::issue();
     let client = client_name(headers.get(USER_AGENT).and_then(|v| v.to_str().ok()));
-    let expires_at = app.store.insert_session(&token_hash, &account.id, &client, now).await?;
-    app.store.record(&account.id, ip.into(), AuditKind::SignIn, now).await?;
-    tracing::info!("signed in");
+    let password = SecretString::from(request.password);
+    let signed_in = account::sign_in(
+        &app,
+        &request.email,
+        password,
+        request.code.as_deref(),
+        &client,
+        Caller::Client(ip),
+    )
+    .await?;
     let body = SessionCreated {
-        token: token.reveal(),
-        expires_at,
-        account: AccountSummary { email: account.email },
+        token: signed_in.token.reveal(),
+        expires_at: signed_in.expires_at,
+        account: AccountSummary { email: signed_in.email },
     };
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -163,18 +124,6 @@ fn client_name(user_agent: Option<&str>) -> String {
         (!version.is_empty() && !system.is_empty()).then(|| format!("Keyturn {version} on {system}"))
     });
     keyturn.unwrap_or_else(|| cleaned.to_owned())
-}
-
-/// The password was stored with older argon2 parameters: now that it is known, store it with the current ones.
-/// Best effort: a sign-in never fails for it.
-async fn rehash(app: &AppState, account: &AccountId, password: SecretString) {
-    match app.argon2.hash_password(password, app.params).await {
-        Ok(hash) => match app.store.rehash_password(account, &hash).await {
-            Ok(()) => tracing::info!("primary password rehashed with the current parameters"),
-            Err(e) => tracing::warn!(error = %e, "could not store the rehashed password"),
-        },
-        Err(e) => tracing::warn!(error = %e, "could not rehash the password"),
-    }
 }
 
 #[cfg(test)]

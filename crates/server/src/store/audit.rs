@@ -23,6 +23,8 @@ pub enum AuditKind {
     SignOut,
     SessionEnded,
     AppSignIn,
+    /// An app sign-in by an LDAP bind, as a mail server makes it; its address is the server's.
+    LdapSignIn,
     FailedAppSignIn,
     /// The right app-specific password, refused for a scope it may not reach; the detail names both.
     RefusedScope,
@@ -49,6 +51,7 @@ impl AuditKind {
             AuditKind::SignOut => "sign-out",
             AuditKind::SessionEnded => "device signed out",
             AuditKind::AppSignIn => "app sign-in",
+            AuditKind::LdapSignIn => "app sign-in over LDAP",
             AuditKind::FailedAppSignIn => "failed app sign-in",
             AuditKind::RefusedScope => "app sign-in refused for scope",
             AuditKind::PasswordChanged => "password changed",
@@ -65,20 +68,26 @@ impl AuditKind {
     fn names_a_password(self) -> bool {
         matches!(
             self,
-            AuditKind::Created | AuditKind::Renamed | AuditKind::Expired | AuditKind::Revoked | AuditKind::AppSignIn
+            AuditKind::Created
+                | AuditKind::Renamed
+                | AuditKind::Expired
+                | AuditKind::Revoked
+                | AuditKind::AppSignIn
+                | AuditKind::LdapSignIn
         )
     }
 }
 
 /// What recent activity shows of the audit trail, and how it names each kind; the rest (sign-outs, failed app
 /// sign-ins, scope refusals, two-factor steps) support staff see in `audit`.
-const ACTIVITY: [(AuditKind, ActivityKind); 10] = [
+const ACTIVITY: [(AuditKind, ActivityKind); 11] = [
     (AuditKind::Created, ActivityKind::AppPasswordCreated),
     (AuditKind::Renamed, ActivityKind::AppPasswordRenamed),
     (AuditKind::Revoked, ActivityKind::AppPasswordRevoked),
     (AuditKind::RevokedAll, ActivityKind::AppPasswordsRevokedAll),
     (AuditKind::Expired, ActivityKind::AppPasswordExpired),
     (AuditKind::AppSignIn, ActivityKind::AppSignIn),
+    (AuditKind::LdapSignIn, ActivityKind::AppSignIn),
     (AuditKind::SignIn, ActivityKind::SignIn),
     (AuditKind::FailedSignIn, ActivityKind::FailedSignIn),
     (AuditKind::SecondFactorAsked, ActivityKind::VerificationCodeAsked),
@@ -150,8 +159,8 @@ impl Store {
         // (sqlx's `Any` binds no arrays, and its query builder writes `?`, which PostgreSQL does not take), so a
         // kind added to ACTIVITY fails the build below until it has its `$n` here.
         const SQL: &str = "SELECT at, kind, detail, client_addr FROM audit_events
-             WHERE account_id = $1 AND kind IN ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ORDER BY at DESC, id DESC LIMIT $12";
+             WHERE account_id = $1 AND kind IN ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             ORDER BY at DESC, id DESC LIMIT $13";
         const _: () = assert!(parameters(SQL) == ACTIVITY.len() + 2, "one `$n` per kind of ACTIVITY");
         let mut query = sqlx::query(SQL).bind(account.as_str());
         for (kind, _) in ACTIVITY {

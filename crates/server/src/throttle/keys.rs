@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use keyturn_protocol::Email;
 use sha2::{Digest, Sha256};
 
-use super::Scope;
+use super::Kind;
 
 /// An account as the throttle knows it: 128 bits of SHA-256 of the normalised email, never the text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -43,20 +43,20 @@ impl AddressKey {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Key {
-    BackOff(Scope, AccountKey, AddressKey),
-    DailyCap(Scope, AccountKey),
-    Window(Scope, AddressKey),
+    BackOff(Kind, AccountKey, AddressKey),
+    DailyCap(Kind, AccountKey),
+    Window(Kind, AddressKey),
 }
 
 impl Key {
-    /// The key as the database keeps it: the scope, the count, the account's hash, the address.
+    /// The key as the database keeps it: the kind, the count, the account's hash, the address.
     pub(super) fn stored(&self) -> String {
         match self {
-            Self::BackOff(scope, account, address) => {
-                format!("{}/back-off/{}/{}", scope.label(), hex::encode(account.0), address.0)
+            Self::BackOff(kind, account, address) => {
+                format!("{}/back-off/{}/{}", kind.label(), hex::encode(account.0), address.0)
             }
-            Self::DailyCap(scope, account) => format!("{}/day/{}", scope.label(), hex::encode(account.0)),
-            Self::Window(scope, address) => format!("{}/window/{}", scope.label(), address.0),
+            Self::DailyCap(kind, account) => format!("{}/day/{}", kind.label(), hex::encode(account.0)),
+            Self::Window(kind, address) => format!("{}/window/{}", kind.label(), address.0),
         }
     }
 
@@ -66,14 +66,19 @@ impl Key {
     }
 }
 
-/// The counts an attempt goes into.
-pub(super) fn keys(scope: Scope, email: Option<&Email>, ip: IpAddr) -> Vec<Key> {
-    let address = AddressKey::of(ip);
-    let mut keys = vec![Key::Window(scope, address)];
+/// The counts an attempt goes into. Without an address (a bind relayed by a mail server, which does not say
+/// whose it is), no window per address, and the account's back-off is its own (keyed by the unspecified
+/// address): the relay is never counted as one client for all of its users.
+pub(super) fn keys(kind: Kind, email: Option<&Email>, ip: Option<IpAddr>) -> Vec<Key> {
+    let mut keys = Vec::with_capacity(3);
+    if let Some(ip) = ip {
+        keys.push(Key::Window(kind, AddressKey::of(ip)));
+    }
     if let Some(email) = email {
         let account = AccountKey::of(email);
-        keys.push(Key::BackOff(scope, account, address));
-        keys.push(Key::DailyCap(scope, account));
+        let address = AddressKey::of(ip.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)));
+        keys.push(Key::BackOff(kind, account, address));
+        keys.push(Key::DailyCap(kind, account));
     }
     keys
 }

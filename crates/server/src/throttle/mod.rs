@@ -38,9 +38,9 @@ use entry::Entry;
 use keys::{keys, Key};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Scope {
+pub enum Kind {
     SignIn,
-    AppAuth,
+    AppSignIn,
     /// Verification and recovery codes, counted apart from passwords.
     SecondFactor,
 }
@@ -58,7 +58,7 @@ pub const CAPACITY: usize = 200_000;
 
 pub struct Throttle {
     counts: Counts,
-    refusals: Family<ScopeLabels, Counter>,
+    refusals: Family<KindLabels, Counter>,
 }
 
 /// Where the counts live: this process's memory (one server on SQLite), or the database (several on
@@ -69,16 +69,16 @@ enum Counts {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ScopeLabels {
+struct KindLabels {
     /// `sign_in`, `app_auth` or `second_factor`.
     scope: &'static str,
 }
 
-impl Scope {
+impl Kind {
     fn label(self) -> &'static str {
         match self {
             Self::SignIn => "sign_in",
-            Self::AppAuth => "app_auth",
+            Self::AppSignIn => "app_auth",
             Self::SecondFactor => "second_factor",
         }
     }
@@ -139,16 +139,19 @@ impl Throttle {
     }
 
     /// Reserves an attempt, or says how long to wait. `email` is `None` when the request named no valid
-    /// address: only the client's address is counted then.
+    /// address: only the client's address is counted then. `ip` is `None` when no address is known (an LDAP
+    /// bind relayed by a mail server): only the account is counted then.
     pub async fn reserve(
         &self,
-        scope: Scope,
+        kind: Kind,
         email: Option<&Email>,
-        ip: IpAddr,
+        ip: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<Attempt<'_>, Refused> {
-        let keys = keys(scope, email, ip);
+        let keys = keys(kind, email, ip);
         let blocked = match &self.counts {
+            // Nothing to count under (no account named, no address known): nothing to look up either.
+            _ if keys.is_empty() => None,
             Counts::Memory(entries) => {
                 let mut entries = entries.lock().unwrap_or_else(PoisonError::into_inner);
                 let until = keys
@@ -193,7 +196,7 @@ impl Throttle {
             }
         };
         if let Some(until) = blocked {
-            self.refusals.get_or_create(&ScopeLabels { scope: scope.label() }).inc();
+            self.refusals.get_or_create(&KindLabels { scope: kind.label() }).inc();
             let millis = (until - now).num_milliseconds().max(1);
             return Err(Refused::Wait(RetryAfter(
                 u64::try_from((millis + 999) / 1000).unwrap_or(1),
@@ -250,6 +253,9 @@ fn settle_in_memory(
 }
 
 async fn settle_in_database(store: &Store, keys: &[Key], at: DateTime<Utc>, outcome: Outcome) {
+    if keys.is_empty() {
+        return;
+    }
     let stored: Vec<String> = keys.iter().map(Key::stored).collect();
     let settled = store
         .change_throttle_counts(&stored, millis(at), |rows| {
@@ -284,18 +290,6 @@ impl Attempt<'_> {
     pub async fn not_tried(mut self) {
         self.settled = true;
         self.throttle.settle(&self.keys, self.at, Outcome::NotTried).await;
-    }
-
-    /// The attempt back with what the check found; or, when the check could not run (`Err`), the attempt
-    /// settled as not tried.
-    pub async fn checked<T, E>(self, check: Result<T, E>) -> Result<(Self, T), E> {
-        match check {
-            Ok(found) => Ok((self, found)),
-            Err(e) => {
-                self.not_tried().await;
-                Err(e)
-            }
-        }
     }
 }
 

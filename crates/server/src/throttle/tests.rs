@@ -53,7 +53,7 @@ fn t0() -> DateTime<Utc> {
 
 async fn fail(throttle: &Throttle, who: &Email, ip: IpAddr, now: DateTime<Utc>) {
     throttle
-        .reserve(Scope::SignIn, Some(who), ip, now)
+        .reserve(Kind::SignIn, Some(who), Some(ip), now)
         .await
         .unwrap()
         .failed()
@@ -61,7 +61,7 @@ async fn fail(throttle: &Throttle, who: &Email, ip: IpAddr, now: DateTime<Utc>) 
 }
 
 async fn refused(throttle: &Throttle, who: &Email, ip: IpAddr, now: DateTime<Utc>) -> Option<RetryAfter> {
-    match throttle.reserve(Scope::SignIn, Some(who), ip, now).await {
+    match throttle.reserve(Kind::SignIn, Some(who), Some(ip), now).await {
         Ok(attempt) => {
             attempt.not_tried().await;
             None
@@ -100,7 +100,7 @@ async fn the_wait_stops_growing_at_fifteen_minutes(throttle: Throttle) {
 async fn a_stranger_guessing_elsewhere_does_not_delay_the_owner(throttle: Throttle) {
     let a = email("a");
     for _ in 0..20 {
-        if let Ok(attempt) = throttle.reserve(Scope::SignIn, Some(&a), IP_B, t0()).await {
+        if let Ok(attempt) = throttle.reserve(Kind::SignIn, Some(&a), Some(IP_B), t0()).await {
             attempt.failed().await;
         }
     }
@@ -157,7 +157,7 @@ async fn ipv6_clients_count_by_their_64(throttle: Throttle) {
 
 async fn success_clears_the_account_but_not_the_address(throttle: Throttle) {
     let owner = throttle
-        .reserve(Scope::SignIn, Some(&email("user0")), IP_A, t0())
+        .reserve(Kind::SignIn, Some(&email("user0")), Some(IP_A), t0())
         .await
         .unwrap();
     for i in 1..ADDRESS_LIMIT {
@@ -174,14 +174,22 @@ async fn scopes_are_counted_separately(throttle: Throttle) {
         fail(&throttle, &a, IP_A, t0()).await;
     }
     assert!(refused(&throttle, &a, IP_A, t0()).await.is_some());
-    assert!(throttle.reserve(Scope::AppAuth, Some(&a), IP_A, t0()).await.is_ok());
+    assert!(throttle
+        .reserve(Kind::AppSignIn, Some(&a), Some(IP_A), t0())
+        .await
+        .is_ok());
 }
 
 async fn attempts_in_flight_count_as_failures_past_the_free_allowance(throttle: Throttle) {
     let a = email("a");
     let mut in_flight = Vec::new();
     for _ in 0..5 {
-        in_flight.push(throttle.reserve(Scope::SignIn, Some(&a), IP_A, t0()).await.unwrap());
+        in_flight.push(
+            throttle
+                .reserve(Kind::SignIn, Some(&a), Some(IP_A), t0())
+                .await
+                .unwrap(),
+        );
     }
     assert_eq!(refused(&throttle, &a, IP_A, t0()).await, Some(RetryAfter(1)));
     let mut in_flight = in_flight.into_iter();
@@ -197,14 +205,19 @@ async fn an_attempt_dropped_unsettled_is_a_failure_and_one_not_tried_is_not(thro
     let a = email("a");
     for _ in 0..10 {
         throttle
-            .reserve(Scope::SignIn, Some(&a), IP_A, t0())
+            .reserve(Kind::SignIn, Some(&a), Some(IP_A), t0())
             .await
             .unwrap()
             .not_tried()
             .await;
     }
     for _ in 0..5 {
-        drop(throttle.reserve(Scope::SignIn, Some(&a), IP_A, t0()).await.unwrap());
+        drop(
+            throttle
+                .reserve(Kind::SignIn, Some(&a), Some(IP_A), t0())
+                .await
+                .unwrap(),
+        );
     }
     assert_eq!(refused(&throttle, &a, IP_A, t0()).await, Some(RetryAfter(1)));
     // Settled as failures (in the database, by a task of their own): one more makes six, and the wait 2 s.
@@ -249,7 +262,7 @@ async fn the_database_knows_accounts_only_by_a_hash_and_keeps_no_empty_counts() 
     assert_eq!(keys.len(), 3, "{keys:?}");
     assert!(keys.iter().all(|k| !k.contains("ann")), "{keys:?}");
     let ok = throttle
-        .reserve(Scope::SignIn, Some(&email("bob")), IP_B, t0())
+        .reserve(Kind::SignIn, Some(&email("bob")), Some(IP_B), t0())
         .await
         .unwrap();
     ok.succeeded().await;
@@ -266,7 +279,12 @@ async fn a_reservation_an_instance_left_behind_is_forgotten_after_a_minute() {
     let a = email("a");
     for _ in 0..5 {
         // As if the instance holding them stopped: never settled, never dropped.
-        std::mem::forget(throttle.reserve(Scope::SignIn, Some(&a), IP_A, t0()).await.unwrap());
+        std::mem::forget(
+            throttle
+                .reserve(Kind::SignIn, Some(&a), Some(IP_A), t0())
+                .await
+                .unwrap(),
+        );
     }
     assert_eq!(refused(&throttle, &a, IP_A, t0()).await, Some(RetryAfter(1)));
     assert_eq!(refused(&throttle, &a, IP_A, t0() + IN_FLIGHT_FORGOTTEN).await, None);
