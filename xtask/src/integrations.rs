@@ -32,6 +32,7 @@ pub fn run_integrations() -> Result<()> {
             "--",
             "--ignored",
             "--test-threads=1",
+            "--show-output",
         ],
         &[("KEYTURN_INTEGRATIONS_PYTHON", python.as_str())],
     )

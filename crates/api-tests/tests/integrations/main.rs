@@ -55,12 +55,19 @@ fn ldapwhoami(server: &TestServer, dn: &str, password: &str) -> (i32, String) {
     // `-y FILE`, not `-w`: a password on the command line is shown by `ps` to anyone on the machine.
     let file = dir.path().join("password");
     std::fs::write(&file, password).unwrap();
+    // Readable by its owner only, or ldapwhoami warns (and rightly).
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let out = Command::new("ldapwhoami")
         .args(["-x", "-H", &format!("ldap://{}", server.ldap_address), "-D", dn, "-y"])
         .arg(&file)
         .output()
         .unwrap_or_else(|e| panic!("running ldapwhoami: {e} (`cargo xtask integrations` installs ldap-utils)"));
-    let printed = String::from_utf8_lossy(&out.stdout).trim().to_owned() + &String::from_utf8_lossy(&out.stderr);
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let printed = if out.status.success() {
+        printed
+    } else {
+        printed + &String::from_utf8_lossy(&out.stderr)
+    };
     (out.status.code().unwrap_or(-1), printed)
 }
 
@@ -68,7 +75,7 @@ fn mail_dn(email: &str) -> String {
     format!("uid={email},ou=mail,dc=keyturn")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs ldap-utils: run by `cargo xtask integrations`"]
 async fn ldapwhoami_binds_with_a_mail_password_and_every_other_password_is_49() {
     let (server, ann) = keyturn().await;
@@ -143,7 +150,7 @@ fn check(name: &str, args: &[&str], password: &str) -> (bool, String) {
     (out.status.success(), printed)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Dovecot: run by `cargo xtask integrations`"]
 async fn dovecot_signs_in_with_a_mail_password_and_refuses_the_rest() {
     let (server, ann) = keyturn().await;
@@ -247,7 +254,7 @@ fn dav(server: &TestServer, dir: &std::path::Path) -> (Service, Service, String)
     (radicale, nginx, format!("http://127.0.0.1:{nginx_port}/"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs nginx and Radicale: run by `cargo xtask integrations`"]
 async fn a_calendar_app_reaches_radicale_through_nginx_with_a_calendars_password_only() {
     let (server, ann) = keyturn().await;
