@@ -287,6 +287,14 @@ fn the_server_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
     ] {
         assert!(!logs.contains(secret), "the log contains a secret");
     }
+    // Nor as the list of bytes a `Debug` of a BER tag prints (`[97, 98, …]`), as the LDAP codec's trace does.
+    for secret in [&grouped, "a wrong guess here"] {
+        let bytes = format!("{:?}", secret.as_bytes());
+        assert!(
+            !logs.contains(bytes.trim_matches(['[', ']'])),
+            "the log contains a secret's bytes"
+        );
+    }
 }
 
 #[cfg(unix)]
