@@ -10,6 +10,7 @@
 
 mod desktop;
 mod instances;
+mod ldap;
 mod plots;
 mod report;
 mod seed;
@@ -65,6 +66,8 @@ struct Args {
     quick: bool,
     /// `--desktop-only`: skip the server's figures (to iterate on the app's launch).
     desktop_only: bool,
+    /// `--server-only`: skip the app's figures (to measure a change to the server without building the app).
+    server_only: bool,
     out: PathBuf,
     server: PathBuf,
     app: PathBuf,
@@ -77,7 +80,7 @@ struct Args {
 impl Args {
     fn parse() -> Result<Self> {
         let mut args = std::env::args().skip(1);
-        let (mut quick, mut desktop_only) = (false, false);
+        let (mut quick, mut desktop_only, mut server_only) = (false, false, false);
         let (mut out, mut server, mut app, mut baseline, mut driver) = (None, None, None, None, None);
         let mut postgres = None;
         while let Some(arg) = args.next() {
@@ -89,6 +92,7 @@ impl Args {
             match arg.as_str() {
                 "--quick" => quick = true,
                 "--desktop-only" => desktop_only = true,
+                "--server-only" => server_only = true,
                 "--out" => out = Some(value()?),
                 "--server" => server = Some(value()?),
                 "--app" => app = Some(value()?),
@@ -101,6 +105,7 @@ impl Args {
         Ok(Self {
             quick,
             desktop_only,
+            server_only,
             out: out.context("--out DIR")?,
             server: server.context("--server PATH")?,
             app: app.context("--app PATH")?,
@@ -125,26 +130,29 @@ fn main() -> Result<()> {
             instances::measure(&args.server, postgres, &args.out, &scale, &mut report)?;
         }
     }
-    let programs = desktop::Programs {
-        app: &args.app,
-        baseline: &args.baseline,
-        driver: &args.driver,
-        server: &args.server,
-    };
-    desktop::measure(&programs, &args.out, &scale, &mut report)?;
-    let size = std::fs::metadata(&args.app)?.len() as f64 / 1e6;
-    report.add(
-        "app_binary",
-        "the release app binary",
-        size,
-        "MB",
-        Some(Goal::Below(12.0)),
-    );
+    if !args.server_only {
+        let programs = desktop::Programs {
+            app: &args.app,
+            baseline: &args.baseline,
+            driver: &args.driver,
+            server: &args.server,
+        };
+        desktop::measure(&programs, &args.out, &scale, &mut report)?;
+        let size = std::fs::metadata(&args.app)?.len() as f64 / 1e6;
+        report.add(
+            "app_binary",
+            "the release app binary",
+            size,
+            "MB",
+            Some(Goal::Below(12.0)),
+        );
+    }
 
     let rows: Vec<usize> = scale.row_sets.iter().map(|(a, p)| a * p).collect();
     let measured = Measured {
         server: !args.desktop_only,
         postgres: !args.desktop_only && args.postgres.is_some(),
+        desktop: !args.server_only,
         rows: &rows,
     };
     // Quick or full, a run that left a figure out fails; what it did produce is still written, to look at.
@@ -152,13 +160,13 @@ fn main() -> Result<()> {
         report.write(&args.out)?;
         return Err(incomplete);
     }
-    plot(&mut report, &args.out, &scale, measured.server)?;
+    plot(&mut report, &args.out, &scale, measured.server, measured.desktop)?;
     report.write(&args.out)?;
     println!("bench: report in {}", args.out.join("report.md").display());
     Ok(())
 }
 
-fn plot(report: &mut Report, out: &std::path::Path, scale: &Scale, server: bool) -> Result<()> {
+fn plot(report: &mut Report, out: &std::path::Path, scale: &Scale, server: bool, desktop: bool) -> Result<()> {
     let v = |key: &str| report.plotted(key);
     let mut plots = Vec::new();
     if server {
@@ -172,19 +180,21 @@ fn plot(report: &mut Report, out: &std::path::Path, scale: &Scale, server: bool)
             ("App sign-in against stored app passwords".into(), "rows.svg".into()),
         ];
     }
-    plots::bars(
-        &out.join("desktop.svg"),
-        "Keyturn against a minimal Tauri window",
-        "ms / MB",
-        &[
-            ("launch (ms)".into(), v("baseline_launch")?),
-            (String::new(), v("app_launch")?),
-            ("memory (MB)".into(), v("baseline_memory")?),
-            (String::new(), v("app_memory")?),
-        ],
-        Some(["baseline", "Keyturn"]),
-    )?;
-    plots.push(("Keyturn against a minimal Tauri window".into(), "desktop.svg".into()));
+    if desktop {
+        plots::bars(
+            &out.join("desktop.svg"),
+            "Keyturn against a minimal Tauri window",
+            "ms / MB",
+            &[
+                ("launch (ms)".into(), v("baseline_launch")?),
+                (String::new(), v("app_launch")?),
+                ("memory (MB)".into(), v("baseline_memory")?),
+                (String::new(), v("app_memory")?),
+            ],
+            Some(["baseline", "Keyturn"]),
+        )?;
+        plots.push(("Keyturn against a minimal Tauri window".into(), "desktop.svg".into()));
+    }
     report.plots = plots;
     Ok(())
 }

@@ -17,6 +17,10 @@ const SERVER_KEYS: &[&str] = &[
     "cached_app_sign_in",
     "cached_app_sign_in_p50",
     "cached_app_sign_in_p99",
+    "cached_ldap_bind",
+    "cached_ldap_bind_p50",
+    "cached_ldap_bind_p99",
+    "ldap_to_whoami",
     "list_p50",
     "list_p99",
     "create_p50",
@@ -62,6 +66,8 @@ pub struct Measured<'a> {
     pub server: bool,
     /// The PostgreSQL instances' figures (`--postgres`, with the server's).
     pub postgres: bool,
+    /// The app's figures (not with `--server-only`).
+    pub desktop: bool,
     /// The stored app passwords of each rows set at this scale (`--quick` measures smaller sets).
     pub rows: &'a [usize],
 }
@@ -82,7 +88,9 @@ impl Measured<'_> {
                 keys.extend(POSTGRES_KEYS.iter().map(|k| (*k).to_owned()));
             }
         }
-        keys.extend(DESKTOP_KEYS.iter().map(|k| (*k).to_owned()));
+        if self.desktop {
+            keys.extend(DESKTOP_KEYS.iter().map(|k| (*k).to_owned()));
+        }
         keys
     }
 }
@@ -271,6 +279,7 @@ mod tests {
         Measured {
             server: true,
             postgres,
+            desktop: true,
             rows: QUICK_ROWS,
         }
     }
@@ -335,6 +344,7 @@ mod tests {
         let desktop = Measured {
             server: false,
             postgres: false,
+            desktop: true,
             rows: QUICK_ROWS,
         };
         assert_eq!(desktop.required_keys(), DESKTOP_KEYS);

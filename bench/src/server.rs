@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{bail, ensure, Result};
+use anyhow::{bail, ensure, Context, Result};
 use keyturn_protocol::{AppPassword, Verifier, VerifierParams};
 use keyturn_server_process::ServerProcess;
 use serde_json::json;
@@ -60,7 +60,7 @@ pub fn measure(server_bin: &Path, out: &Path, scale: &Scale, report: &mut Report
         anyhow::Ok((cold, cached, creators, revokers, lister))
     })?;
     let load_log = out.join("server-load.log");
-    let server = ServerProcess::start(server_bin, &db, Some(&load_log))?;
+    let server = ServerProcess::start_with(server_bin, &db, Some(&load_log), &["--ldap-listen", "127.0.0.1:0"])?;
 
     let sign_in = Request::get("/v1/sessions")
         .method("POST")
@@ -143,6 +143,55 @@ pub fn measure(server_bin: &Path, out: &Path, scale: &Scale, report: &mut Report
         ms(outcome.p99_us),
         "ms",
         Some(Goal::Below(5.0)),
+    );
+
+    // The same password as a mail server checks it, over LDAP, at the same connections.
+    let ldap_at = server
+        .ldap
+        .as_deref()
+        .context("the server announced no LDAP address")?
+        .parse()?;
+    let dn = format!("uid={},ou=mail,dc=keyturn", cached[0].email);
+    let binds = runtime.block_on(crate::ldap::binds(
+        ldap_at,
+        &dn,
+        &cached[0].password,
+        CONNECTIONS,
+        scale.secs,
+    ))?;
+    ensure!(
+        binds.refused == 0,
+        "{} of {} cached LDAP binds were refused",
+        binds.refused,
+        binds.binds
+    );
+    report.add(
+        "cached_ldap_bind",
+        "cached LDAP bind at 64 connections",
+        binds.per_second,
+        "/s",
+        None,
+    );
+    report.add(
+        "cached_ldap_bind_p50",
+        "cached LDAP bind at 64 connections, p50",
+        binds.p50_ms,
+        "ms",
+        None,
+    );
+    report.add(
+        "cached_ldap_bind_p99",
+        "cached LDAP bind at 64 connections, p99",
+        binds.p99_ms,
+        "ms",
+        None,
+    );
+    report.add(
+        "ldap_to_whoami",
+        "cached LDAP binds against cached whoami, same run",
+        binds.per_second / outcome.per_second(),
+        "ratio",
+        None,
     );
 
     let list = Request::get("/v1/app-passwords").header("Authorization", format!("Bearer {}", lister[0].token));

@@ -9,18 +9,13 @@ use crate::{cargo, keyring, run, setup, workspace_root};
 
 /// Runs the benchmarks against the app in `target/release`, the binary the packages are made from: call
 /// it after `bundle::bundle`.
-pub fn run_bench(quick: bool, desktop_only: bool) -> Result<()> {
+pub fn run_bench(quick: bool, desktop_only: bool, server_only: bool) -> Result<()> {
     setup::install_tauri_driver()?;
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "keyturn-server",
-        "-p",
-        "keyturn-bench",
-        "-p",
-        "keyturn-baseline",
-    ])?;
+    let mut build = vec!["build", "--release", "-p", "keyturn-server", "-p", "keyturn-bench"];
+    if !server_only {
+        build.extend(["-p", "keyturn-baseline"]);
+    }
+    cargo(&build)?;
     let root = workspace_root();
     let release = root.join("target/release");
     let out = root.join("target/bench");
@@ -48,6 +43,10 @@ pub fn run_bench(quick: bool, desktop_only: bool) -> Result<()> {
         .current_dir(&root);
     if quick {
         command.arg("--quick");
+    }
+    if server_only {
+        // The server's figures alone (no app, no window), to check a change to the server.
+        command.arg("--server-only");
     }
     if desktop_only {
         // The app's figures alone (launch, memory, Create to the reveal), to check a change to the window.

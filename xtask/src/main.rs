@@ -32,7 +32,11 @@ fn main() -> Result<()> {
         // The app as it ships first: the binary the packages are made from.
         Some("bench") => {
             let flag = |name: &str| args.iter().skip(1).any(|a| a == name);
-            bundle::bundle().and_then(|_| bench::run_bench(flag("--quick"), flag("--desktop-only")))
+            if flag("--server-only") {
+                bench::run_bench(flag("--quick"), false, true)
+            } else {
+                bundle::bundle().and_then(|_| bench::run_bench(flag("--quick"), flag("--desktop-only"), false))
+            }
         }
         Some("setup") => setup::install()
             .and_then(|()| setup::install_tauri_driver())
@@ -41,7 +45,7 @@ fn main() -> Result<()> {
             .and_then(|()| setup::install_cargo_deny()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|ci|e2e|test-postgres|integrations|contract|bundle|bench [--quick] [--desktop-only]|setup>"
+                "usage: cargo xtask <demo|ci|e2e|test-postgres|integrations|contract|bundle|bench [--quick] [--desktop-only|--server-only]|setup>"
             );
             eprintln!("  demo   run Keyturn against a local server with a demo account");
             eprintln!("  ci     install what is missing, then fmt, clippy, machete, deny, every test, the packages");
@@ -54,7 +58,7 @@ fn main() -> Result<()> {
             eprintln!("  contract  schemathesis fuzzes the live server against docs/openapi.json");
             eprintln!("  bundle the .deb and .rpm in target/release/bundle/ (installs tauri-cli if missing)");
             eprintln!("  bench  measure the release server, the app and a baseline window: target/bench/report.md");
-            eprintln!("         (--quick: every measurement, small, in CI)");
+            eprintln!("         (--quick: every measurement, small, in CI; --server-only: no app, no window)");
             eprintln!("  setup  only install the system packages and tools");
             std::process::exit(2);
         }
@@ -79,7 +83,7 @@ fn ci() -> Result<()> {
     let installed = bundle::check_and_install(&bundles)?;
     e2e::run_against(&installed)?;
     // Every benchmark, small, so the harness cannot rot; against the app just bundled.
-    bench::run_bench(true, false)?;
+    bench::run_bench(true, false, false)?;
     println!("xtask ci: all checks passed");
     Ok(())
 }

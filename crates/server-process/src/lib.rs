@@ -22,6 +22,8 @@ pub struct ServerProcess {
     db: PathBuf,
     /// `http://127.0.0.1:PORT`, as the server printed it once ready.
     pub url: String,
+    /// `127.0.0.1:PORT` of the LDAP door, when started with `--ldap-listen`.
+    pub ldap: Option<String>,
 }
 
 /// What adding an account found.
@@ -54,15 +56,30 @@ impl ServerProcess {
             .stderr(stderr)
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
+        let mut announced = BufReader::new(child.stdout.take().context("the server's stdout")?);
         let mut line = String::new();
-        BufReader::new(child.stdout.take().context("the server's stdout")?).read_line(&mut line)?;
-        let Some(url) = line.trim().strip_prefix("listening on ") else {
+        announced.read_line(&mut line)?;
+        let Some(url) = line.trim().strip_prefix("listening on ").map(str::to_owned) else {
             let _ = child.kill();
             let _ = child.wait();
             bail!("{} did not start: {line:?}", bin.display());
         };
+        // One more line per other address asked for, in the order `serve` announces them.
+        let mut ldap = None;
+        let others = flags
+            .iter()
+            .filter(|f| ["--metrics-listen", "--ldap-listen"].contains(f))
+            .count();
+        for _ in 0..others {
+            line.clear();
+            announced.read_line(&mut line)?;
+            if let Some(at) = line.trim().strip_prefix("ldap on ldap://") {
+                ldap = Some(at.to_owned());
+            }
+        }
         Ok(Self {
-            url: url.to_owned(),
+            url,
+            ldap,
             child,
             bin: bin.to_owned(),
             db: db.to_owned(),
