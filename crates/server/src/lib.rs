@@ -5,14 +5,20 @@
 //! - [`run`] serves the API on a listener until a shutdown future resolves; tests bind `127.0.0.1:0` and run
 //!   the real thing. [`AppState`] (`state`) holds what every request needs.
 //! - `routes/` mirrors the URL space (`config`, `sessions`, `account`, `second_factor`, `app_passwords`, `app_auth`) and
-//!   assembles the one route table both the server and the published OpenAPI document are built from.
+//!   assembles the one route table both the server and the published OpenAPI document are built from; each
+//!   handler parses, calls [`account`] and answers.
+//! - [`ldap`] is the other door: LDAP simple binds with app-specific passwords, for mail servers; it too parses,
+//!   calls [`account`] and answers.
+//! - [`account`] holds the procedures (sign in, app sign-in, the throttled attempt, two-factor, password change),
+//!   which know no protocol; `layers` (a test) keeps doors above procedures above parts.
 //! - [`store`] is the SQLite database, one module per table; `idempotency` keeps creates safe to retry.
 //! - `extract` reads requests (JSON bodies, the session, the client's address via `client_address`, which
 //!   believes `X-Forwarded-For` only from trusted proxies); `session_token` makes and
 //!   hashes session tokens; `second_factor` computes TOTP codes and recovery codes; `error` turns every failure into `{"error":{"code","message"}}`.
 //! - `throttle` slows down password guessing; `credentials` runs argon2 off the runtime; `verified_cache`
 //!   spares argon2 for app passwords this process has already verified.
-//! - [`cli`] is the `keyturn-server` command line: `serve` and the support staff's [`admin`] commands.
+//! - [`cli`] is the `keyturn-server` command line: `serve` (in `serve`, with the LDAP door beside the API when asked)
+//!   and the support staff's [`admin`] commands.
 //! - `testkit` (feature `testkit`): the real server on a free port for other crates' tests, and a clock
 //!   they step.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
