@@ -98,7 +98,7 @@ impl Run {
         window.visible("//button[@id='rename-confirm']").await?.click().await?;
         window.gone("//dialog[@id='rename-dialog']").await?;
         window.text("Phone mail").await?;
-        let who = self.api.whoami(&self.email, &password).await?;
+        let who = self.api.whoami_for(&self.email, &password, Some(Scope::Mail)).await?;
         ensure!(who.label == "Phone mail", "whoami names the new label");
 
         // Signed-In Devices: this one marked, the laptop signed out from here.
