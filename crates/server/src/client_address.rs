@@ -36,7 +36,7 @@ impl FromStr for TrustedProxies {
 }
 
 impl TrustedProxies {
-    fn contains(&self, ip: IpAddr) -> bool {
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         self.0.iter().any(|net| net.contains(&ip))
     }

@@ -17,12 +17,17 @@ fn sources(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
     }
 }
 
-/// The modules of this crate a file names (`crate::x` in its code, not its comments): `x` for each.
+/// The modules of this crate a file names (`crate::x` in its code, not its comments): `x` for each. The code
+/// is read as one text with comments removed, so a `use crate::{…}` group over several lines counts too.
 fn imports(text: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for line in text.lines() {
-        let code = line.split("//").next().unwrap_or_default();
-        let mut rest = code;
+    let code: String = text
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" ");
+    {
+        let mut rest = code.as_str();
         while let Some(at) = rest.find("crate::") {
             rest = &rest[at + "crate::".len()..];
             match rest.strip_prefix('{') {
@@ -128,4 +133,10 @@ fn the_procedures_know_no_protocol() {
             );
         }
     }
+}
+
+#[test]
+fn a_group_over_several_lines_is_read_whole() {
+    let text = "use crate::{\n    account::Caller,\n    // a comment\n    store::Origin,\n};\n";
+    assert_eq!(imports(text), ["account", "store", ""].map(str::to_owned).to_vec());
 }

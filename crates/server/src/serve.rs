@@ -66,6 +66,10 @@ struct LdapArgs {
     /// LDAPS: the certificate's private key, PEM.
     #[arg(long, env = "KEYTURN_LDAP_KEY", requires = "ldap_cert")]
     ldap_key: Option<PathBuf>,
+    /// The mail servers that bind for their users: CIDR[,CIDR…]. A bind from one of them counts against its
+    /// account only (no address travels over LDAP); any other peer is counted by its address too.
+    #[arg(long, env = "KEYTURN_LDAP_RELAYS", default_value = "127.0.0.0/8,::1")]
+    ldap_relays: TrustedProxies,
 }
 
 fn base_dn(text: &str) -> Result<Dn, String> {
@@ -77,16 +81,7 @@ fn base_dn(text: &str) -> Result<Dn, String> {
 }
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, not in a log file.
-        .with_ansi(std::io::stderr().is_terminal());
-    if args.log_json {
-        logs.json().init();
-    } else {
-        logs.init();
-    }
+    init_logs(args.log_json);
     if let Database::Sqlite(path) = &args.db.db {
         crate::store::check_private(path)?;
     }
@@ -139,6 +134,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let options = LdapOptions {
             base: args.ldap.ldap_base_dn,
             tls,
+            relays: args.ldap.ldap_relays,
         };
         beside.push(tokio::spawn(crate::ldap::run_ldap(
             listener,
@@ -158,13 +154,30 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `RUST_LOG`, or `info` without it; whatever it says, the LDAP codec's own tracing stays at `warn`, since
-/// at `trace` it prints whole messages, bind passwords among them.
-fn log_filter() -> tracing_subscriber::EnvFilter {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
-    match "ldap3_proto=warn".parse() {
-        Ok(quiet) => filter.add_directive(quiet),
-        Err(_) => filter,
+/// Logs to stderr as `RUST_LOG` says (`info` without it), as text or JSON lines. Whatever it says, even
+/// `ldap3_proto::proto=trace`, the LDAP codec's own events below `warn` are dropped by a second filter: at
+/// `trace` it prints each message's BER tags, a bind's password among them.
+fn init_logs(json: bool) {
+    use tracing_subscriber::prelude::*;
+    let env = || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
+    let quiet_codec = || {
+        tracing_subscriber::filter::filter_fn(|meta| {
+            !meta.target().starts_with("ldap3_proto") || *meta.level() <= tracing::Level::WARN
+        })
+    };
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in a log file.
+        .with_ansi(std::io::stderr().is_terminal());
+    let registry = tracing_subscriber::registry();
+    if json {
+        registry
+            .with(layer.json().with_filter(env()).with_filter(quiet_codec()))
+            .init();
+    } else {
+        registry
+            .with(layer.with_filter(env()).with_filter(quiet_codec()))
+            .init();
     }
 }
 

@@ -56,6 +56,7 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
     _shutdown: [oneshot::Sender<()>; 2],
     _stop_ldap: tokio_util::sync::DropGuard,
+    _stop_ldap_token: tokio_util::sync::CancellationToken,
 }
 
 impl TestServer {
@@ -111,11 +112,12 @@ impl TestServer {
         let ldap = TcpListener::bind("127.0.0.1:0").await?;
         let ldap_address = ldap.local_addr()?;
         let stop_ldap = tokio_util::sync::CancellationToken::new();
-        let options = LdapOptions {
-            base: Dn::parse("dc=keyturn")?,
-            tls: None,
-        };
-        tokio::spawn(crate::ldap::run_ldap(ldap, state.clone(), options, stop_ldap.clone()));
+        tokio::spawn(crate::ldap::run_ldap(
+            ldap,
+            state.clone(),
+            ldap_options("127.0.0.0/8")?,
+            stop_ldap.clone(),
+        ));
         Ok(Self {
             address,
             url: format!("http://{address}"),
@@ -125,8 +127,24 @@ impl TestServer {
             ldap_address,
             _dir: dir,
             _shutdown: [shutdown, metrics_shutdown],
+            _stop_ldap_token: stop_ldap.clone(),
             _stop_ldap: stop_ldap.drop_guard(),
         })
+    }
+
+    /// Another LDAP listener on this server, with `relays` (`CIDR[,CIDR…]`) as `--ldap-relays`: to see what a
+    /// bind from a peer that is no relay is counted as. Serves until the server is dropped.
+    pub async fn start_ldap(&self, relays: &str) -> anyhow::Result<SocketAddr> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let stop = self._stop_ldap_token.clone();
+        tokio::spawn(crate::ldap::run_ldap(
+            listener,
+            self.state.clone(),
+            ldap_options(relays)?,
+            stop,
+        ));
+        Ok(address)
     }
 
     /// Adds an account as support staff would.
@@ -134,6 +152,15 @@ impl TestServer {
         let password = SecretString::from(password);
         admin::add_account(self.state.store(), email, password, self.state.params()).await
     }
+}
+
+/// The LDAP door under `dc=keyturn`, plain, with these relays.
+fn ldap_options(relays: &str) -> anyhow::Result<LdapOptions> {
+    Ok(LdapOptions {
+        base: Dn::parse("dc=keyturn")?,
+        tls: None,
+        relays: relays.parse()?,
+    })
 }
 
 /// A database no other test uses: a SQLite file in `dir`, or a new schema on the PostgreSQL server that

@@ -191,7 +191,7 @@ fn the_server_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
             "--db",
         ])
         .arg(&db)
-        .env("RUST_LOG", "trace")
+        .env("RUST_LOG", "trace,ldap3_proto::proto=trace")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -107,6 +107,11 @@ impl TestApp {
         format!("http://{}{path}", self.address)
     }
 
+    /// The server itself, for what only it can start (another LDAP listener).
+    pub fn server(&self) -> &TestServer {
+        &self.server
+    }
+
     pub async fn add_account(&self, email: &str, password: &str) {
         self.server.add_account(email, password).await.unwrap();
     }

@@ -106,8 +106,13 @@ async fn every_refused_bind_is_invalid_credentials_after_one_argon2_run() {
             calendars.password.expose().to_owned(),
         ),
         (
-            "a malformed DN",
+            "a DN without a scope",
             "uid=".to_owned() + &user.email,
+            calendars.password.expose().to_owned(),
+        ),
+        (
+            "a malformed DN",
+            r"uid=\zz,ou=mail,dc=keyturn".to_owned(),
             calendars.password.expose().to_owned(),
         ),
         (
@@ -326,4 +331,60 @@ async fn fifty_wrong_binds_at_once_for_one_account_cost_at_most_the_free_five_ar
     assert!(runs <= 5, "{runs} argon2 runs for 50 concurrent binds");
     let busy = answers.iter().filter(|a| **a == LdapResultCode::Busy).count() as u64;
     assert_eq!(busy, 50 - runs, "{answers:?}");
+}
+
+#[tokio::test]
+async fn a_message_declared_too_large_or_nested_too_deep_ends_that_connection_only() {
+    let app = crate::helpers::spawn_app().await;
+    // A SEQUENCE declaring 2 GB: refused from its first bytes, never buffered.
+    let mut huge = LdapConn::connect(app.ldap_address).await;
+    huge.send_raw(&[0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x02, 0x01, 0x01])
+        .await;
+    let notice = huge.receive().await.expect("a notice of disconnection");
+    assert!(matches!(notice.op, LdapOp::ExtendedResponse(_)), "{notice:?}");
+    assert!(huge.receive().await.is_none());
+    // Thousands of nested sequences in 12 KiB: refused without recursing into them.
+    let mut deep = vec![0x02, 0x01, 0x05];
+    while deep.len() < 12 * 1024 {
+        let len = deep.len();
+        let mut outer = if len < 0x80 {
+            vec![0x30, len as u8]
+        } else {
+            vec![0x30, 0x82, (len >> 8) as u8, len as u8]
+        };
+        outer.extend(deep);
+        deep = outer;
+    }
+    let mut nested = LdapConn::connect(app.ldap_address).await;
+    nested.send_raw(&deep).await;
+    let notice = nested.receive().await.expect("a notice of disconnection");
+    assert!(matches!(notice.op, LdapOp::ExtendedResponse(_)), "{notice:?}");
+    assert!(nested.receive().await.is_none());
+    // The server goes on.
+    assert_eq!(
+        LdapConn::connect(app.ldap_address).await.bind("", "").await,
+        LdapResultCode::Success
+    );
+}
+
+#[tokio::test]
+async fn a_peer_that_is_no_relay_is_counted_by_its_address() {
+    let app = crate::helpers::spawn_app().await;
+    let bob = app.new_user().await;
+    let bobs = create(&bob, "Mail", &["mail"], None).await;
+    // This listener names no relay: 127.0.0.1 is a client like any other.
+    let at = app.server().start_ldap("").await.unwrap();
+    let mut conn = LdapConn::connect(at).await;
+    for i in 0..55 {
+        conn.bind(&dn(&format!("guess{i}@example.com"), "mail"), "wrong-guess")
+            .await;
+    }
+    // 50 failures from one address in 10 minutes: that address waits, whoever it names.
+    assert_eq!(
+        LdapConn::connect(at)
+            .await
+            .bind(&dn(&bob.email, "mail"), bobs.password.expose())
+            .await,
+        LdapResultCode::Busy
+    );
 }

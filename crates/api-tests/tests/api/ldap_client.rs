@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use futures_util::{SinkExt, StreamExt};
 use ldap3_proto::proto::{
-    LdapBindCred, LdapBindRequest, LdapDerefAliases, LdapExtendedRequest, LdapFilter, LdapOp, LdapSearchRequest,
+    LdapBindCred, LdapBindRequest, LdapDerefAliases, LdapExtendedRequest, LdapOp, LdapSearchRequest,
 };
 use ldap3_proto::{LdapCodec, LdapMsg, LdapResultCode, LdapSearchResultEntry, LdapSearchScope};
 use tokio::io::AsyncWriteExt;
@@ -92,7 +92,7 @@ impl LdapConn {
             sizelimit: 0,
             timelimit: 0,
             typesonly: false,
-            filter: ldap3_proto::parse_ldap_filter_str(filter).unwrap_or(LdapFilter::Present("objectClass".into())),
+            filter: ldap3_proto::parse_ldap_filter_str(filter).unwrap(),
             attrs: vec![],
         }))
         .await;
@@ -110,6 +110,11 @@ impl LdapConn {
     pub async fn request(&mut self, op: LdapOp) -> Option<LdapOp> {
         self.send(op).await;
         self.receive().await.map(|m| m.op)
+    }
+
+    /// Bytes as they are.
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.framed.get_mut().write_all(bytes).await.unwrap();
     }
 
     /// A whole BER sequence that is no LDAP message: a message id and no operation.

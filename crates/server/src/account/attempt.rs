@@ -23,7 +23,7 @@ pub(crate) enum Checked<T> {
 /// Runs `check` as one throttled attempt of `kind` at `email` from `caller`: refused with
 /// [`Refusal::Throttled`] before it runs when the throttle says wait; `Some` when the secret was right,
 /// `None` when it was wrong. A check that fails on the way counts as a failure (an error is no free guess),
-/// except [`Refusal::Overloaded`], which checked nothing.
+/// except [`Refusal::Overloaded`] and [`Refusal::Hash`], which compared nothing.
 pub(crate) async fn attempt<T>(
     app: &AppState,
     kind: Kind,
@@ -44,7 +44,8 @@ pub(crate) async fn attempt<T>(
             reserved.failed().await;
             Ok(None)
         }
-        Ok(Checked::NotTried(refusal)) | Err(refusal @ Refusal::Overloaded) => {
+        // Too busy to check, or a stored verifier that cannot be checked: no secret was compared, so no guess.
+        Ok(Checked::NotTried(refusal)) | Err(refusal @ (Refusal::Overloaded | Refusal::Hash(_))) => {
             reserved.not_tried().await;
             Err(refusal)
         }

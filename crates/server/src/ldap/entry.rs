@@ -38,7 +38,8 @@ pub(super) fn account(dn: &Dn, signed_in: &AppSignedIn) -> LdapSearchResultEntry
     }
 }
 
-/// `entry` if it matches `filter`, with only the attributes asked for (all for none or `*`; none for `1.1`).
+/// `entry` if it matches `filter`, with only the attributes asked for (all for none, `*` or `+`; none for
+/// `1.1`).
 pub(super) fn matching(
     mut entry: LdapSearchResultEntry,
     filter: &LdapFilter,
@@ -47,7 +48,8 @@ pub(super) fn matching(
     if !matches(&entry, filter) {
         return None;
     }
-    let all = wanted.is_empty() || wanted.iter().any(|a| a == "*");
+    // `*` all user attributes, `+` all operational ones (how `ldapsearch` asks for the root DSE's).
+    let all = wanted.is_empty() || wanted.iter().any(|a| a == "*" || a == "+");
     if !all {
         entry
             .attributes

@@ -7,13 +7,17 @@
 //! with a result code, never a dropped connection without one.
 //!
 //! Plain LDAP carries the password as it is: serve it on loopback or a private link, or ask for LDAPS
-//! (`--ldap-cert`, `--ldap-key`).
+//! (`--ldap-cert`, `--ldap-key`). A peer is held to [`MAX_PER_ADDRESS`] connections, a message to
+//! [`MAX_MESSAGE_BYTES`] and 32 levels of nesting (checked before it is buffered or parsed), an answer to
+//! [`WRITE`] to be read.
 
+mod codec;
 mod dn;
 mod entry;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -21,7 +25,7 @@ use ldap3_proto::proto::{
     LdapBindCred, LdapBindRequest, LdapBindResponse, LdapExtendedRequest, LdapExtendedResponse, LdapOp, LdapResult,
     LdapSearchRequest,
 };
-use ldap3_proto::{LdapCodec, LdapMsg, LdapResultCode};
+use ldap3_proto::{LdapMsg, LdapResultCode};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_util::codec::Framed;
@@ -29,7 +33,8 @@ use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
 use crate::account::{self, AppSignedIn, Caller, Door, Refusal};
-use crate::AppState;
+use crate::{AppState, TrustedProxies};
+use codec::GatedCodec;
 
 pub use dn::{Dn, NotADn};
 
@@ -43,6 +48,10 @@ const IDLE: Duration = Duration::from_secs(300);
 const HANDSHAKE: Duration = Duration::from_secs(10);
 /// Connections served at once; more wait to be accepted.
 const MAX_CONNECTIONS: usize = 1024;
+/// Connections from one address at once; more are closed at once, so one peer cannot take every slot.
+const MAX_PER_ADDRESS: usize = 64;
+/// An answer the peer does not read within this long ends the connection.
+const WRITE: Duration = Duration::from_secs(10);
 
 /// How the LDAP door is configured: `serve`'s `--ldap-*` flags.
 #[derive(Clone)]
@@ -51,6 +60,9 @@ pub struct LdapOptions {
     pub base: Dn,
     /// LDAPS: TLS from the first byte. `None`: plain LDAP.
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// The mail servers that bind for their users: only the account is counted for a bind from one of them,
+    /// never their address. Any other peer is a client, counted by its address like one over HTTP.
+    pub relays: TrustedProxies,
 }
 
 /// Serves LDAP on `listener` until `shutdown` is cancelled; connections open then are closed.
@@ -63,6 +75,7 @@ pub async fn run_ldap(
     let options = Arc::new(options);
     let tls = options.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let open = Arc::new(Mutex::new(HashMap::new()));
     loop {
         let slot = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
@@ -80,9 +93,13 @@ pub async fn run_ldap(
                 }
             },
         };
+        let Some(per_address) = Admitted::admit(&open, peer.ip()) else {
+            tracing::debug!(%peer, "LDAP connection refused: too many from this address");
+            continue;
+        };
         let (app, options, tls, shutdown) = (app.clone(), options.clone(), tls.clone(), shutdown.clone());
         tokio::spawn(async move {
-            let _slot = slot;
+            let _slots = (slot, per_address);
             let served = async {
                 match tls {
                     Some(tls) => match tokio::time::timeout(HANDSHAKE, tls.accept(stream)).await {
@@ -101,6 +118,37 @@ pub async fn run_ldap(
     }
 }
 
+/// One connection's place in the count per address, given back when the connection ends.
+struct Admitted {
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl Admitted {
+    /// A place for a connection from `ip`, unless it has [`MAX_PER_ADDRESS`] open already.
+    fn admit(open: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr) -> Option<Self> {
+        let mut counts = open.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = counts.entry(ip).or_insert(0);
+        if *count >= MAX_PER_ADDRESS {
+            return None;
+        }
+        *count += 1;
+        Some(Self { open: open.clone(), ip })
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut counts = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
 /// What a connection has proven: nothing yet (anonymous), or an account for one scope.
 struct Bound {
     dn: Dn,
@@ -113,7 +161,7 @@ async fn serve_connection(
     app: &AppState,
     options: &LdapOptions,
 ) {
-    let mut framed = Framed::new(stream, LdapCodec::new(Some(MAX_MESSAGE_BYTES)));
+    let mut framed = Framed::new(stream, GatedCodec::new(MAX_MESSAGE_BYTES));
     let mut bound: Option<Bound> = None;
     loop {
         let message = match tokio::time::timeout(IDLE, framed.next()).await {
@@ -145,12 +193,13 @@ async fn serve_connection(
                 }
             },
         };
-        for reply in replies {
-            if framed.feed(reply).await.is_err() {
-                return;
+        let answered = async {
+            for reply in replies {
+                framed.feed(reply).await?;
             }
-        }
-        if framed.flush().await.is_err() {
+            framed.flush().await
+        };
+        if !matches!(tokio::time::timeout(WRITE, answered).await, Ok(Ok(()))) {
             return;
         }
     }
@@ -162,7 +211,7 @@ async fn serve_connection(
 async fn bind(
     app: &AppState,
     options: &LdapOptions,
-    relay: IpAddr,
+    peer: IpAddr,
     bound: &mut Option<Bound>,
     msgid: i32,
     request: LdapBindRequest,
@@ -187,7 +236,12 @@ async fn bind(
     let account = parsed.as_ref().and_then(|dn| dn.account_under(&options.base));
     // A malformed DN names no account: the same sign-in with no email, so the same argon2 work.
     let (email, scope) = account.map_or(("", None), |(email, scope)| (email, Some(scope)));
-    let signed_in = account::app_sign_in(app, email, &password, scope, Caller::Relay(relay), Door::Ldap).await;
+    let caller = if options.relays.contains(peer) {
+        Caller::Relay(peer)
+    } else {
+        Caller::Client(peer)
+    };
+    let signed_in = account::app_sign_in(app, email, &password, scope, caller, Door::Ldap).await;
     let code = match signed_in {
         Ok(signed_in) => {
             let scope = scope.unwrap_or(keyturn_protocol::Scope::Mail);
@@ -246,7 +300,8 @@ fn search(options: &LdapOptions, bound: Option<&Bound>, msgid: i32, request: &Ld
     let depth = bound.dn.0.len() - base.0.len();
     let in_scope = match request.scope {
         ldap3_proto::LdapSearchScope::Base => depth == 0,
-        ldap3_proto::LdapSearchScope::OneLevel | ldap3_proto::LdapSearchScope::Children => depth == 1,
+        ldap3_proto::LdapSearchScope::OneLevel => depth == 1,
+        ldap3_proto::LdapSearchScope::Children => depth >= 1,
         ldap3_proto::LdapSearchScope::Subtree => true,
     };
     let own = entry::account(&bound.dn, &bound.signed_in);
