@@ -8,7 +8,6 @@ use keyturn_protocol::wire::{ErrorBody, ErrorDetail};
 use keyturn_protocol::{ErrorCode, LabelError, ScopesError, VerifierError, EXPIRY_DAYS, MAX_APP_PASSWORDS};
 
 use crate::account::Refusal;
-use crate::credentials::{HashError, Overloaded};
 use crate::password_policy::WeakPassword;
 use crate::store::StoreError;
 use crate::throttle::RetryAfter;
@@ -169,31 +168,8 @@ impl From<Refusal> for ApiError {
             Refusal::SessionEnded => ApiError::Unauthenticated,
             Refusal::WeakPassword(weak) => ApiError::WeakPassword(weak),
             Refusal::Store(e) => e.into(),
-            Refusal::Hash(e) => e.into(),
-        }
-    }
-}
-
-impl From<Overloaded> for ApiError {
-    fn from(_: Overloaded) -> Self {
-        ApiError::Overloaded
-    }
-}
-
-impl From<HashError> for ApiError {
-    fn from(err: HashError) -> Self {
-        match err {
-            HashError::Overloaded(_) => ApiError::Overloaded,
-            other => ApiError::Internal(other.into()),
-        }
-    }
-}
-
-impl From<crate::throttle::Refused> for ApiError {
-    fn from(refused: crate::throttle::Refused) -> Self {
-        match refused {
-            crate::throttle::Refused::Wait(wait) => ApiError::RateLimited(wait),
-            crate::throttle::Refused::Store(e) => e.into(),
+            // `Refusal` keeps an overloaded pool as `Overloaded`: what is left here is a fault.
+            Refusal::Hash(e) => ApiError::Internal(e.into()),
         }
     }
 }

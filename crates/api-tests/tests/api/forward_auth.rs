@@ -1,14 +1,10 @@
 //! `whoami` as a reverse proxy's auth check (nginx `auth_request`, Traefik or Caddy forward auth): the account
 //! in a header, a prompt on 401, a limit that never fails open, and a relay that is not the user.
 
-use std::sync::Arc;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use keyturn_client::AppPasswordOptions;
 use keyturn_protocol::Scopes;
-use keyturn_server::testkit::{ManualClock, TestServer};
-use keyturn_server::Options;
 
 use crate::helpers::{ann_signed_in, spawn_app};
 
@@ -92,13 +88,7 @@ async fn a_limited_password_is_refused_without_a_scope_and_an_unlimited_one_is_n
 
 #[tokio::test]
 async fn sixty_wrong_passwords_through_a_relay_lock_out_neither_another_account_nor_the_owners_app() {
-    let options = Options {
-        trusted_proxies: "127.0.0.1/32".parse().unwrap(),
-        ..Options::default()
-    };
-    let server = TestServer::start_with(Arc::new(ManualClock::at_test_start()), options)
-        .await
-        .unwrap();
+    let server = crate::proxies::proxied_server().await;
     let (_, ann) = ann_signed_in(&server).await;
     let anns = ann.create_app_password("Mail").await.unwrap();
     server

@@ -10,14 +10,19 @@ use serde_json::json;
 use crate::helpers::{secret, spawn_app, Refusal, PASSWORD};
 
 /// A server behind a proxy on this computer: 127.0.0.1 is trusted to say who the client is.
-async fn behind_a_proxy() -> TestServer {
+pub(crate) async fn proxied_server() -> TestServer {
     let options = Options {
         trusted_proxies: "127.0.0.1/32".parse().unwrap(),
         ..Options::default()
     };
-    let server = TestServer::start_with(Arc::new(ManualClock::at_test_start()), options)
+    TestServer::start_with(Arc::new(ManualClock::at_test_start()), options)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The same, with Ann's account.
+async fn behind_a_proxy() -> TestServer {
+    let server = proxied_server().await;
     server.add_account("ann@example.com", PASSWORD).await.unwrap();
     server
 }

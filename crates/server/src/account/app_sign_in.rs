@@ -8,7 +8,7 @@ use keyturn_protocol::{AppPassword, AppPasswordId, Email, LookupTag, Scope, Scop
 use super::attempt::{attempt, Checked};
 use super::{claimed_email, Caller, Refusal};
 use crate::credentials::Overloaded;
-use crate::store::{AccountId, AuditKind, Candidate};
+use crate::store::{AuditKind, Candidate};
 use crate::throttle::Kind;
 use crate::verified_cache::Proof;
 use crate::AppState;
@@ -28,7 +28,6 @@ pub enum Door {
 /// A third-party app's password, proven.
 #[derive(Debug)]
 pub struct AppSignedIn {
-    pub account: AccountId,
     /// The account's canonical email.
     pub email: Email,
     pub id: AppPasswordId,
@@ -105,26 +104,19 @@ pub async fn app_sign_in(
     span.record("account", tracing::field::display(&account.id));
     span.record("id", tracing::field::display(&candidate.id));
     // Only after the password proved right: a wrong one is refused as wrong, whatever it asked to reach.
-    match wanted {
-        Some(scope) if !candidate.scopes.contains(scope) => {
-            if refusal_is_news(app, &candidate.id, Some(scope), now) {
-                let detail = format!("{} asked for {}", candidate.label, scope.as_str());
-                app.store
-                    .record_about(&account.id, caller.origin(), AuditKind::RefusedScope, &detail, now)
-                    .await?;
-            }
-            return Err(Refusal::OutOfScope(scope));
+    let refused = match wanted {
+        Some(scope) if !candidate.scopes.contains(scope) => Some((Refusal::OutOfScope(scope), scope.as_str())),
+        None if candidate.scopes != Scopes::EVERYTHING => Some((Refusal::ScopeRequired, "no scope")),
+        _ => None,
+    };
+    if let Some((refusal, asked)) = refused {
+        if refusal_is_news(app, &candidate.id, wanted, now) {
+            let detail = format!("{} asked for {asked}", candidate.label);
+            app.store
+                .record_about(&account.id, caller.origin(), AuditKind::RefusedScope, &detail, now)
+                .await?;
         }
-        None if candidate.scopes != Scopes::EVERYTHING => {
-            if refusal_is_news(app, &candidate.id, None, now) {
-                let detail = format!("{} asked for no scope", candidate.label);
-                app.store
-                    .record_about(&account.id, caller.origin(), AuditKind::RefusedScope, &detail, now)
-                    .await?;
-            }
-            return Err(Refusal::ScopeRequired);
-        }
-        _ => {}
+        return Err(refusal);
     }
     if candidate.last_used_at.is_none_or(|t| now - t >= MARK_USED_EVERY) {
         app.store.mark_used(&candidate.id, now).await?;
@@ -137,7 +129,6 @@ pub async fn app_sign_in(
             .await?;
     }
     Ok(AppSignedIn {
-        account: account.id,
         email: account.email,
         id: candidate.id,
         label: candidate.label,

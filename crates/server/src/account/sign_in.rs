@@ -16,7 +16,6 @@ use crate::AppState;
 pub struct SignedIn {
     pub token: SessionToken,
     pub expires_at: DateTime<Utc>,
-    pub account: AccountId,
     pub email: Email,
 }
 
@@ -80,7 +79,6 @@ pub async fn sign_in(
     Ok(SignedIn {
         token,
         expires_at,
-        account: account.id,
         email: account.email,
     })
 }

@@ -242,25 +242,21 @@ async fn bind(
         Caller::Client(peer)
     };
     let signed_in = account::app_sign_in(app, email, &password, scope, caller, Door::Ldap).await;
-    let code = match signed_in {
-        Ok(signed_in) => {
-            let scope = scope.unwrap_or(keyturn_protocol::Scope::Mail);
+    let code = match (signed_in, scope) {
+        (Ok(signed_in), Some(scope)) => {
             *bound = Some(Bound {
                 dn: Dn::of_account(signed_in.email.as_str(), scope, &options.base),
                 signed_in,
             });
             LdapResultCode::Success
         }
-        Err(Refusal::Throttled(_) | Refusal::Overloaded) => LdapResultCode::Busy,
-        Err(Refusal::Store(e)) => {
+        (Err(Refusal::Throttled(_) | Refusal::Overloaded), _) => LdapResultCode::Busy,
+        (Err(e @ (Refusal::Store(_) | Refusal::Hash(_))), _) => {
             tracing::error!(error = %e, "an LDAP bind failed");
             LdapResultCode::Other
         }
-        Err(Refusal::Hash(e)) => {
-            tracing::error!(error = %e, "an LDAP bind failed");
-            LdapResultCode::Other
-        }
-        Err(_) => LdapResultCode::InvalidCredentials,
+        // A wrong password; and no sign-in succeeds without a scope, since a DN without one names no account.
+        _ => LdapResultCode::InvalidCredentials,
     };
     app.metrics.count_ldap("bind", code.clone());
     let message = match code {
@@ -278,12 +274,7 @@ fn search(options: &LdapOptions, bound: Option<&Bound>, msgid: i32, request: &Ld
     };
     if base.is_empty() && request.scope == ldap3_proto::LdapSearchScope::Base {
         let root = entry::root_dse(&options.base, WHOAMI_OID);
-        let mut replies: Vec<LdapMsg> = entry::matching(root, &request.filter, &request.attrs)
-            .map(|e| reply(msgid, LdapOp::SearchResultEntry(e)))
-            .into_iter()
-            .collect();
-        replies.push(done(LdapResultCode::Success, ""));
-        return replies;
+        return found(msgid, entry::matching(root, &request.filter, &request.attrs));
     }
     let Some(bound) = bound else {
         return vec![done(
@@ -305,14 +296,22 @@ fn search(options: &LdapOptions, bound: Option<&Bound>, msgid: i32, request: &Ld
         ldap3_proto::LdapSearchScope::Subtree => true,
     };
     let own = entry::account(&bound.dn, &bound.signed_in);
-    let mut replies: Vec<LdapMsg> = in_scope
-        .then(|| entry::matching(own, &request.filter, &request.attrs))
-        .flatten()
+    found(
+        msgid,
+        in_scope
+            .then(|| entry::matching(own, &request.filter, &request.attrs))
+            .flatten(),
+    )
+}
+
+/// A search's answer: the entry found, if any, then a successful end.
+fn found(msgid: i32, entry: Option<ldap3_proto::LdapSearchResultEntry>) -> Vec<LdapMsg> {
+    let done = reply(msgid, LdapOp::SearchResultDone(result(LdapResultCode::Success, "")));
+    entry
         .map(|e| reply(msgid, LdapOp::SearchResultEntry(e)))
         .into_iter()
-        .collect();
-    replies.push(done(LdapResultCode::Success, ""));
-    replies
+        .chain([done])
+        .collect()
 }
 
 fn extended(bound: Option<&Bound>, msgid: i32, request: &LdapExtendedRequest) -> LdapMsg {
