@@ -24,11 +24,9 @@ Needs the `caldav` package (tested with caldav 3.6); everything else is the stan
 Prints exactly one line (what happened, then "; expected ..." when that is not what was expected) and
 exits 0 if the expectation holds, 1 if not, 2 on a connection error or timeout (and on a usage error).
 """
-import argparse
 import base64
 import inspect
 import logging
-import os
 import re
 import socket
 import sys
@@ -39,23 +37,12 @@ import urllib.request
 import uuid
 import warnings
 
-ENV = "KEYTURN_TEST_PASSWORD"
-PASSWORD = None  # kept out of every printed line
+from checks import Parser, password, say
+
+PASSWORD = None  # set in main, from the environment
 
 PROPFIND_BODY = (b'<?xml version="1.0" encoding="utf-8"?>\n'
                  b'<propfind xmlns="DAV:"><prop><current-user-principal/></prop></propfind>\n')
-
-
-def say(line, code):
-    if PASSWORD and len(PASSWORD) >= 4:  # (a shorter one would blot out ordinary words)
-        line = line.replace(PASSWORD, "***")
-    print(" ".join(line.split()))
-    sys.exit(code)
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        say("error: usage: %s (%s)" % (self.format_usage().strip()[len("usage: "):], message), 2)
 
 
 class Outcome(Exception):
@@ -181,9 +168,7 @@ def main():
     p.add_argument("--keep", action="store_true")
     p.add_argument("--timeout", type=float, default=10.0)
     a = p.parse_args()
-    PASSWORD = os.environ.get(ENV)
-    if not PASSWORD:
-        say("error: the environment variable %s is not set" % ENV, 2)
+    PASSWORD = password()
 
     # One line of output: no library warnings or log records on the way.
     warnings.simplefilter("ignore")

@@ -23,27 +23,14 @@ AUTH 1 PLAIN service=SERVICE resp=base64("\\0" USER "\\0" password). Standard li
 Prints exactly one line (what happened, then "; expected ..." when that is not what was expected) and
 exits 0 if the expectation holds, 1 if not, 2 on a connection error or timeout (and on a usage error).
 """
-import argparse
 import base64
 import os
 import socket
-import sys
 import time
 
-ENV = "KEYTURN_TEST_PASSWORD"
-PASSWORD = None  # kept out of every printed line
+from checks import Parser, password, say
 
-
-def say(line, code):
-    if PASSWORD and len(PASSWORD) >= 4:  # (a shorter one would blot out ordinary words)
-        line = line.replace(PASSWORD, "***")
-    print(" ".join(line.split()))
-    sys.exit(code)
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        say("error: usage: %s (%s)" % (self.format_usage().strip()[len("usage: "):], message), 2)
+PASSWORD = None  # set in main, from the environment
 
 
 class Closed(Exception):
@@ -102,14 +89,12 @@ def main():
     p.add_argument("--service", default="smtp")
     p.add_argument("--timeout", type=float, default=10.0)
     a = p.parse_args()
-    PASSWORD = os.environ.get(ENV)
-    if not PASSWORD:
-        say("error: the environment variable %s is not set" % ENV, 2)
+    PASSWORD = password()
     for name, value in (("USER", a.user), ("--service", a.service)):
         if any(c in value for c in "\t\n\r\0"):
             say("error: usage: %s must not hold a tab, line break or NUL" % name, 2)
     if "\0" in PASSWORD:
-        say("error: %s must not hold a NUL" % ENV, 2)
+        say("error: the password must not hold a NUL", 2)
 
     def done(outcome, detail):
         line = "%s: %s (%.2f s)" % (outcome, detail, time.monotonic() - t0)

@@ -18,27 +18,13 @@ Plain IMAP (no TLS), standard library only (imaplib).
 Prints exactly one line (what happened, then "; expected ..." when that is not what was expected) and
 exits 0 if the expectation holds, 1 if not, 2 on a connection error or timeout (and on a usage error).
 """
-import argparse
 import imaplib
-import os
 import re
-import sys
 import time
 
-ENV = "KEYTURN_TEST_PASSWORD"
-PASSWORD = None  # kept out of every printed line
+from checks import Parser, password, say
 
-
-def say(line, code):
-    if PASSWORD and len(PASSWORD) >= 4:  # (a shorter one would blot out ordinary words)
-        line = line.replace(PASSWORD, "***")
-    print(" ".join(line.split()))
-    sys.exit(code)
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        say("error: usage: %s (%s)" % (self.format_usage().strip()[len("usage: "):], message), 2)
+PASSWORD = None  # set in main, from the environment
 
 
 def text(value):
@@ -56,9 +42,7 @@ def main():
     p.add_argument("--expect", choices=("ok", "refused", "unavailable"), default="ok")
     p.add_argument("--timeout", type=float, default=10.0)
     a = p.parse_args()
-    PASSWORD = os.environ.get(ENV)
-    if not PASSWORD:
-        say("error: the environment variable %s is not set" % ENV, 2)
+    PASSWORD = password()
 
     def done(outcome, detail):
         line = "%s: %s (%.2f s)" % (outcome, detail, time.monotonic() - t0)
