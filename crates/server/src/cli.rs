@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::Utc;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use keyturn_protocol::{AppPassword, VerifierParams};
 use secrecy::SecretString;
 
@@ -183,7 +183,8 @@ enum SecondFactorCommand {
 
 /// Entry point of the binary.
 pub async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let command = crate::config_file::apply(Cli::command())?;
+    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Serve(args) => crate::serve::serve(args).await,
@@ -197,7 +198,7 @@ pub async fn main() -> anyhow::Result<()> {
             db,
             params,
         }) => {
-            let store = open(&db).await?;
+            let store = open_existing(&db).await?;
             let generated = generate || std::io::stdin().is_terminal();
             let password = if generated {
                 AppPassword::generate().grouped().to_string()
@@ -224,30 +225,30 @@ pub async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Accounts(AccountsCommand::List { db, json }) => {
-            admin::list_accounts(&open(&db).await?, json, &mut out).await
+            admin::list_accounts(&open_existing(&db).await?, json, &mut out).await
         }
         Command::AppPasswords(AppPasswordsCommand::List { email, db, json }) => {
-            admin::list_app_passwords(&open(&db).await?, &email, json, Utc::now(), &mut out).await
+            admin::list_app_passwords(&open_existing(&db).await?, &email, json, Utc::now(), &mut out).await
         }
         Command::AppPasswords(AppPasswordsCommand::Revoke { email, label, db }) => {
-            admin::revoke(&open(&db).await?, &email, &label, Utc::now(), &mut out).await
+            admin::revoke(&open_existing(&db).await?, &email, &label, Utc::now(), &mut out).await
         }
         Command::AppPasswords(AppPasswordsCommand::RevokeAll { email, db }) => {
-            admin::revoke_all(&open(&db).await?, &email, &mut out).await
+            admin::revoke_all(&open_existing(&db).await?, &email, &mut out).await
         }
         Command::Sessions(SessionsCommand::List { email, db, json }) => {
-            admin::list_sessions(&open(&db).await?, &email, json, Utc::now(), &mut out).await
+            admin::list_sessions(&open_existing(&db).await?, &email, json, Utc::now(), &mut out).await
         }
         Command::Sessions(SessionsCommand::End { email, id, db }) => {
-            admin::end_session(&open(&db).await?, &email, &id, &mut out).await
+            admin::end_session(&open_existing(&db).await?, &email, &id, &mut out).await
         }
         Command::SecondFactor(SecondFactorCommand::Status { email, db, json }) => {
-            admin::second_factor_status(&open(&db).await?, &email, json, &mut out).await
+            admin::second_factor_status(&open_existing(&db).await?, &email, json, &mut out).await
         }
         Command::SecondFactor(SecondFactorCommand::Reset { email, db }) => {
-            admin::second_factor_reset(&open(&db).await?, &email, &mut out).await
+            admin::second_factor_reset(&open_existing(&db).await?, &email, &mut out).await
         }
-        Command::Audit { email, db, json } => admin::audit(&open(&db).await?, &email, json, &mut out).await,
+        Command::Audit { email, db, json } => admin::audit(&open_existing(&db).await?, &email, json, &mut out).await,
         Command::Migrate { db } => {
             let store = Store::connect(&db.db)
                 .await
@@ -257,7 +258,7 @@ pub async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { to, db } => {
-            let store = open(&db).await?;
+            let store = open_existing(&db).await?;
             store
                 .backup_to(&to)
                 .await
@@ -268,8 +269,67 @@ pub async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The database for an admin command, which must exist: only `serve` and `migrate` create one, so a
+/// mistyped path or a missing configuration is an error rather than a new, empty database.
+pub(crate) async fn open_existing(db: &DbArg) -> anyhow::Result<Store> {
+    if let Database::Sqlite(path) = &db.db {
+        let Ok(file) = std::fs::metadata(path) else {
+            anyhow::bail!(
+                "no database at {} (`serve` or `migrate` creates it); give --db, or set KEYTURN_DB in {}",
+                path.display(),
+                crate::config_file::DEFAULT_PATH
+            );
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            let euid = unsafe { libc::geteuid() };
+            refuse_root_on_a_service_database(euid, file.uid())?;
+        }
+    }
+    open(db).await
+}
+
+/// Root writing to the service's SQLite database would leave its `-wal` and `-shm` files owned by root, and
+/// the service (user `keyturn`) unable to open them at its next start. So root is sent to the owner.
+fn refuse_root_on_a_service_database(euid: u32, owner: u32) -> anyhow::Result<()> {
+    if euid == 0 && owner != 0 {
+        let name = user_name(owner).unwrap_or_else(|| owner.to_string());
+        anyhow::bail!(
+            "the database belongs to user {name}; run this as that user (sudo -u {name} keyturn-server …) so \
+             the files it writes stay the service's"
+        );
+    }
+    Ok(())
+}
+
+/// The name `/etc/passwd` gives a user id.
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid.to_string()).then(|| name.to_owned())
+    })
+}
+
 pub(crate) async fn open(db: &DbArg) -> anyhow::Result<Store> {
     Store::open(&db.db)
         .await
         .with_context(|| format!("opening the database {}", db.db))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_is_sent_to_the_owner_of_a_service_database_and_anyone_else_passes() {
+        let error = refuse_root_on_a_service_database(0, 0xfffe).unwrap_err().to_string();
+        assert!(error.starts_with("the database belongs to user "), "{error}");
+        assert!(refuse_root_on_a_service_database(0, 0).is_ok());
+        assert!(refuse_root_on_a_service_database(1000, 1000).is_ok());
+        assert_eq!(user_name(0).as_deref(), Some("root"));
+    }
 }

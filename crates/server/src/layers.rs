@@ -55,7 +55,7 @@ fn layer(file: &str) -> Option<u8> {
         | "password_policy" | "clock" | "client_address" | "metrics" | "state" => Some(0),
         "account" => Some(1),
         "routes" | "ldap" | "extract" | "error" => Some(2),
-        "lib" | "cli" | "serve" | "admin" | "main" | "testkit" | "layers" => Some(3),
+        "lib" | "cli" | "config_file" | "serve" | "admin" | "main" | "testkit" | "layers" => Some(3),
         // What lib.rs re-exports, named as `crate::AppState` and the like.
         "AppState" | "Options" | "Store" | "Database" | "Clock" | "SystemClock" | "Argon2Limits" | "TrustedProxies" => {
             Some(0)

@@ -27,6 +27,7 @@ pub mod account;
 pub mod admin;
 pub mod cli;
 mod client_address;
+mod config_file;
 pub mod clock;
 mod credentials;
 mod error;

@@ -179,6 +179,7 @@ async fn the_audit_trail_tells_the_story_with_addresses() {
 fn the_server_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("keyturn.db");
+    crate::admin_cli::run::migrated(&db);
     assert!(add_with_stdin(&db, "ann@example.com", PASSWORD).status.success());
     let mut server = Command::new(BIN)
         .args([
@@ -316,6 +317,7 @@ fn serve_refuses_a_database_others_can_read_and_says_how_to_fix_it() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("keyturn.db");
+    crate::admin_cli::run::migrated(&db);
     assert!(add_with_stdin(&db, "ann@example.com", PASSWORD).status.success());
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut serve = Command::new(BIN)
@@ -406,4 +408,61 @@ async fn support_staff_see_access_and_expiry_and_sign_a_device_out() {
             .any(|l| l.contains("device signed out") && l.contains("admin-cli")),
         "{audit}"
     );
+}
+
+#[test]
+fn an_admin_command_refuses_a_missing_database_and_creates_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo.db");
+    for args in [
+        &["accounts", "list"][..],
+        &["accounts", "add", "ann@example.com", "--generate"],
+        &["app-passwords", "revoke-all", "ann@example.com"],
+    ] {
+        let out = admin(&missing, args);
+        assert!(!out.status.success(), "{args:?}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("no database at ") && said.contains("typo.db"), "{args:?}: {said}");
+    }
+    assert!(!missing.exists());
+    // `migrate` creates it; then the same command works.
+    assert!(Command::new(BIN).args(["migrate", "--db"]).arg(&missing).output().unwrap().status.success());
+    assert_eq!(stdout(&admin(&missing, &["accounts", "list"])), "No accounts.\n");
+}
+
+/// Support staff type no path: the configuration file names the service's database, the environment
+/// overrides it, a flag overrides both, and a misspelt setting is an error with its line.
+#[tokio::test]
+async fn the_configuration_file_names_the_database_for_every_admin_command() {
+    let app = spawn_sqlite_app().await;
+    let user = app.new_user().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.conf");
+    std::fs::write(&config, format!("# the service's\nKEYTURN_DB=\"{}\"\n", app.db_arg())).unwrap();
+    let with_config = |args: &[&str]| Command::new(BIN).args(args).env("KEYTURN_CONFIG", &config).output().unwrap();
+
+    let accounts = stdout(&with_config(&["accounts", "list"]));
+    assert!(accounts.contains(&user.email), "{accounts}");
+    let elsewhere = dir.path().join("elsewhere.db");
+    let flag = with_config(&["accounts", "list", "--db", &elsewhere.to_string_lossy()]);
+    assert!(String::from_utf8_lossy(&flag.stderr).contains("elsewhere.db"));
+    let env = Command::new(BIN)
+        .args(["accounts", "list"])
+        .env("KEYTURN_CONFIG", &config)
+        .env("KEYTURN_DB", &elsewhere)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&env.stderr).contains("elsewhere.db"));
+
+    std::fs::write(&config, "KEYTURN_DB=/x\nKEYTURN_LISTN=127.0.0.1:1\n").unwrap();
+    let typo = with_config(&["accounts", "list"]);
+    assert!(!typo.status.success());
+    let said = String::from_utf8_lossy(&typo.stderr);
+    assert!(said.contains("server.conf:2: unknown setting \"KEYTURN_LISTN\""), "{said}");
+    let gone = Command::new(BIN)
+        .args(["accounts", "list"])
+        .env("KEYTURN_CONFIG", dir.path().join("none.conf"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("none.conf, which is not a file"));
 }

@@ -123,6 +123,7 @@ async fn a_flood_of_wrong_passwords_and_unknown_emails_leaves_the_server_under_2
     raise_open_file_limit(4096);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("keyturn.db");
+    crate::admin_cli::run::migrated(&db);
     assert!(add_with_stdin(&db, ANN, PASSWORD).status.success());
     let server = serve(&db);
     let client = Client::new(&server.url).unwrap();

@@ -20,6 +20,12 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
+/// A new, empty database, as `migrate` makes it (admin commands create none).
+pub fn migrated(db: &std::path::Path) {
+    let out = Command::new(BIN).args(["migrate", "--db"]).arg(db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// `accounts add EMAIL` with the password on standard input.
 pub fn add_with_stdin(db: impl AsRef<OsStr>, email: &str, password: &str) -> Output {
     let mut child = Command::new(BIN)
