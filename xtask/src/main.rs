@@ -7,6 +7,7 @@
 
 mod bench;
 mod bundle;
+mod server_package;
 mod contract;
 mod demo;
 mod e2e;
@@ -28,6 +29,13 @@ fn main() -> Result<()> {
         Some("contract") => contract::run_contract(),
         Some("integrations") => setup::install().and_then(|()| integrations::run_integrations()),
         Some("test-postgres") => setup::install().and_then(|()| test_on_postgres()),
+        Some("bundle") if args.get(1).is_some_and(|a| a == "--server-only") => {
+            let deb = setup::install().and_then(|()| server_package::build())?;
+            if args.iter().any(|a| a == "--check") {
+                server_package::check_and_install(&deb)?;
+            }
+            Ok(())
+        }
         Some("bundle") => bundle::bundle().map(drop),
         // The app as it ships first: the binary the packages are made from.
         Some("bench") => {
@@ -45,7 +53,7 @@ fn main() -> Result<()> {
             .and_then(|()| setup::install_cargo_deny()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|ci|e2e|test-postgres|integrations|contract|bundle|bench [--quick] [--desktop-only|--server-only]|setup>"
+                "usage: cargo xtask <demo|ci|e2e|test-postgres|integrations|contract|bundle [--server-only]|bench [--quick] [--desktop-only|--server-only]|setup>"
             );
             eprintln!("  demo   run Keyturn against a local server with a demo account");
             eprintln!("  ci     install what is missing, then fmt, clippy, machete, deny, every test, the packages");

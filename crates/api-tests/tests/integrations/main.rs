@@ -8,6 +8,7 @@
 //! ldap-utils, and the caldav package; `cargo xtask integrations` (and `cargo xtask ci`) installs them and runs
 //! these with `--ignored`.
 
+mod installed;
 mod services;
 
 use std::process::Command;
@@ -49,8 +50,8 @@ async fn create(session: &SessionClient, label: &str, scopes: &[&str]) -> Create
     session.create_app_password_with_options(label, options).await.unwrap()
 }
 
-/// `ldapwhoami -x -H ldap://… -D DN -y FILE`: its exit code (the LDAP result code) and what it printed.
-fn ldapwhoami(server: &TestServer, dn: &str, password: &str) -> (i32, String) {
+/// `ldapwhoami -x -H ldap://LDAP -D DN -y FILE`: its exit code (the LDAP result code) and what it printed.
+fn ldapwhoami(ldap: &str, dn: &str, password: &str) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     // `-y FILE`, not `-w`: a password on the command line is shown by `ps` to anyone on the machine.
     let file = dir.path().join("password");
@@ -58,7 +59,7 @@ fn ldapwhoami(server: &TestServer, dn: &str, password: &str) -> (i32, String) {
     // Readable by its owner only, or ldapwhoami warns (and rightly).
     std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let out = Command::new("ldapwhoami")
-        .args(["-x", "-H", &format!("ldap://{}", server.ldap_address), "-D", dn, "-y"])
+        .args(["-x", "-H", &format!("ldap://{ldap}"), "-D", dn, "-y"])
         .arg(&file)
         .output()
         .unwrap_or_else(|e| panic!("running ldapwhoami: {e} (`cargo xtask integrations` installs ldap-utils)"));
@@ -81,7 +82,7 @@ async fn ldapwhoami_binds_with_a_mail_password_and_every_other_password_is_49() 
     let (server, ann) = keyturn().await;
     let mail = create(&ann, "Thunderbird", &["mail"]).await;
     let calendars = create(&ann, "Phone calendar", &["calendars"]).await;
-    let (code, printed) = ldapwhoami(&server, &mail_dn(ANN), mail.password.expose());
+    let (code, printed) = ldapwhoami(&server.ldap_address.to_string(), &mail_dn(ANN), mail.password.expose());
     assert_eq!(code, 0, "{printed}");
     assert_eq!(printed, format!("dn:{}", mail_dn(ANN)));
     for (what, password) in [
@@ -89,17 +90,17 @@ async fn ldapwhoami_binds_with_a_mail_password_and_every_other_password_is_49() 
         ("a calendars-only password", calendars.password.expose()),
         ("a wrong password", "abcd-efgh-ijkl-mnop"),
     ] {
-        let (code, printed) = ldapwhoami(&server, &mail_dn(ANN), password);
+        let (code, printed) = ldapwhoami(&server.ldap_address.to_string(), &mail_dn(ANN), password);
         assert_eq!(code, 49, "{what}: {printed}");
         assert!(printed.contains("Invalid credentials"), "{what}: {printed}");
     }
     ann.revoke(&mail.info.id).await.unwrap();
-    let (code, printed) = ldapwhoami(&server, &mail_dn(ANN), mail.password.expose());
+    let (code, printed) = ldapwhoami(&server.ldap_address.to_string(), &mail_dn(ANN), mail.password.expose());
     assert_eq!(code, 49, "a revoked password, at once: {printed}");
 }
 
-/// Dovecot with deploy/dovecot/, binding to `server`'s LDAP door; it and its IMAP port.
-fn dovecot(server: &TestServer, dir: &std::path::Path) -> (Service, u16) {
+/// Dovecot with deploy/dovecot/, binding to the LDAP door at `ldap` (`127.0.0.1:PORT`); it and its IMAP port.
+fn dovecot(ldap: &str, dir: &std::path::Path) -> (Service, u16) {
     let imap = free_port();
     let run = dir.join("dovecot");
     for sub in ["run", "state", "mail"] {
@@ -113,7 +114,7 @@ fn dovecot(server: &TestServer, dir: &std::path::Path) -> (Service, u16) {
         .unwrap();
     assert!(chown.success());
     let values = [
-        ("KEYTURN_LDAP", server.ldap_address.to_string()),
+        ("KEYTURN_LDAP", ldap.to_owned()),
         ("DOVECOT_DIR", run.display().to_string()),
         ("VMAIL_UID", "65534".to_owned()),
         ("VMAIL_GID", "65534".to_owned()),
@@ -150,6 +151,15 @@ fn check(name: &str, args: &[&str], password: &str) -> (bool, String) {
     (out.status.success(), printed)
 }
 
+/// Python's `imaplib` signs in to Dovecot on `port` and selects INBOX: whether `expect` (ok, refused) held.
+fn imap_check(port: &str, user: &str, password: &str, expect: &str) -> (bool, String) {
+    check(
+        "imap_check.py",
+        &["127.0.0.1", port, user, "--expect", expect],
+        password,
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Dovecot: run by `cargo xtask integrations`"]
 async fn dovecot_signs_in_with_a_mail_password_and_refuses_the_rest() {
@@ -157,16 +167,10 @@ async fn dovecot_signs_in_with_a_mail_password_and_refuses_the_rest() {
     let mail = create(&ann, "Thunderbird", &["mail"]).await;
     let calendars = create(&ann, "Phone calendar", &["calendars"]).await;
     let dir = tempfile::tempdir().unwrap();
-    let (dovecot, port) = dovecot(&server, dir.path());
+    let (dovecot, port) = dovecot(&server.ldap_address.to_string(), dir.path());
     let port = port.to_string();
     let log = || std::fs::read_to_string(dir.path().join("dovecot/dovecot.log")).unwrap_or_default();
-    let imap = |user: &str, password: &str, expect: &str| {
-        check(
-            "imap_check.py",
-            &["127.0.0.1", &port, user, "--expect", expect],
-            password,
-        )
-    };
+    let imap = |user: &str, password: &str, expect: &str| imap_check(&port, user, password, expect);
 
     let (held, line) = imap(ANN, mail.password.expose(), "ok");
     assert!(held, "{line}\n{}", log());
