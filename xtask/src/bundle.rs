@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::{cargo, run, setup, workspace_root};
+use crate::{cargo, run, server_package, setup, workspace_root};
 
 /// The release binary's ceiling, in bytes.
 const MAX_BINARY_BYTES: u64 = 12 * 1024 * 1024;
@@ -15,28 +15,56 @@ const MAX_BINARY_BYTES: u64 = 12 * 1024 * 1024;
 pub struct Bundles {
     pub deb: PathBuf,
     pub rpm: PathBuf,
+    /// The server's, `target/release/bundle/server/keyturn-server_…_amd64.deb`.
+    pub server_deb: PathBuf,
 }
 
-/// Builds both packages into `target/release/bundle/{deb,rpm}/`.
+/// Builds the app's packages into `target/release/bundle/{deb,rpm}/`, and the server's.
 pub fn bundle() -> Result<Bundles> {
     setup::install()?;
     setup::install_tauri_cli()?;
+    let root = workspace_root();
+    // The man page and changelog the .deb carries (tauri.conf.json names them here), compressed as Debian
+    // wants. Not the Tauri CLI's own `changelog` setting: it files the changelog under the product's name,
+    // "Keyturn", not the package's.
+    for (source, packed) in [("keyturn.1", "keyturn.1.gz"), ("changelog", "changelog.gz")] {
+        server_package::gzipped(
+            &root.join("src-tauri/packaging").join(source),
+            &root.join("target/packaging").join(packed),
+        )?;
+    }
     // `--ci`: no prompts. The Tauri CLI builds the root package (the app) with `tauri/custom-protocol` and
     // the release profile.
     // `-p keyturn`: the workspace's default members leave the app out, so it builds without WebKit.
-    cargo(&["tauri", "build", "--ci", "--bundles", "deb,rpm", "--", "-p", "keyturn"])?;
+    cargo(&["tauri", "build", "--ci", "--no-bundle", "--", "-p", "keyturn"])?;
+    let binary = root.join("target/release/keyturn");
+    server_package::strip(&binary)?;
+    // The Tauri CLI names WebKit and GTK but computes no library dependencies (libc among them): dpkg-shlibdeps
+    // does, from the binary just built, and the packages are made with them.
+    let depends = server_package::shared_libraries(&binary, "keyturn")?;
+    let depends: Vec<String> = depends.split(", ").map(|d| format!("{d:?}")).collect();
+    let config = format!(
+        r#"{{"bundle":{{"linux":{{"deb":{{"depends":[{}]}}}}}}}}"#,
+        depends.join(",")
+    );
+    cargo(&["tauri", "bundle", "--ci", "--bundles", "deb,rpm", "--config", &config])?;
     let bundles = Bundles {
-        deb: only_file(&workspace_root().join("target/release/bundle/deb"), "deb")?,
-        rpm: only_file(&workspace_root().join("target/release/bundle/rpm"), "rpm")?,
+        deb: only_file(&root.join("target/release/bundle/deb"), "deb")?,
+        rpm: only_file(&root.join("target/release/bundle/rpm"), "rpm")?,
+        server_deb: server_package::build()?,
     };
-    let binary = workspace_root().join("target/release/keyturn");
     let size = std::fs::metadata(&binary)?.len();
     println!("release binary: {:.1} MB", size as f64 / 1e6);
     ensure!(
         size < MAX_BINARY_BYTES,
         "the release binary is {size} bytes, over {MAX_BINARY_BYTES}"
     );
-    println!("packages:\n  {}\n  {}", bundles.deb.display(), bundles.rpm.display());
+    println!(
+        "packages:\n  {}\n  {}\n  {}",
+        bundles.deb.display(),
+        bundles.rpm.display(),
+        bundles.server_deb.display()
+    );
     Ok(bundles)
 }
 
@@ -58,7 +86,8 @@ fn only_file(dir: &Path, ext: &str) -> Result<PathBuf> {
     }
 }
 
-/// Reads both packages' metadata, installs the .deb, and starts the binary of each with `--version`.
+/// Reads the app's packages' metadata, lintian on its .deb, installs it, and starts the binary of each with
+/// `--version`; then the server's package is checked, installed and run (`server_package`).
 /// Returns the installed binary, for the end-to-end story.
 pub fn check_and_install(bundles: &Bundles) -> Result<PathBuf> {
     let info = output(Command::new("dpkg-deb").arg("--info").arg(&bundles.deb))?;
@@ -69,12 +98,22 @@ pub fn check_and_install(bundles: &Bundles) -> Result<PathBuf> {
         "Maintainer: Keyturn <",
         "Section: utils",
         "Homepage: https://keyturn.app",
-        "Depends: libwebkit2gtk-4.1-0, libgtk-3-0",
         "Recommends: gnome-keyring",
         "Description: App-specific passwords",
     ] {
         ensure!(info.contains(field), "dpkg-deb --info lacks {field:?}");
     }
+    let depends = info
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Depends: "))
+        .context("the .deb has no Depends")?;
+    for library in ["libwebkit2gtk-4.1-0", "libgtk-3-0", "libc6 (>= "] {
+        ensure!(
+            depends.contains(library),
+            "the .deb does not depend on {library}: {depends}"
+        );
+    }
+    server_package::lintian(&bundles.deb)?;
     let contents = output(Command::new("dpkg-deb").arg("--contents").arg(&bundles.deb))?;
     for file in [
         "usr/bin/keyturn",
@@ -82,6 +121,8 @@ pub fn check_and_install(bundles: &Bundles) -> Result<PathBuf> {
         "usr/share/icons/hicolor/128x128/apps/keyturn.png",
         "usr/share/icons/hicolor/256x256/apps/keyturn.png",
         "usr/share/doc/keyturn/copyright",
+        "usr/share/doc/keyturn/changelog.gz",
+        "usr/share/man/man1/keyturn.1.gz",
     ] {
         ensure!(
             contents.lines().any(|line| line.ends_with(&format!(" {file}"))),
@@ -125,6 +166,7 @@ pub fn check_and_install(bundles: &Bundles) -> Result<PathBuf> {
     prints_version(&installed)?;
     let help = output(Command::new(&installed).arg("--help").env_remove("DISPLAY"))?;
     ensure!(help.contains("Usage: keyturn"), "keyturn --help: {help}");
+    server_package::check_and_install(&bundles.server_deb)?;
     Ok(installed)
 }
 

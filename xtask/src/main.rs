@@ -7,13 +7,13 @@
 
 mod bench;
 mod bundle;
-mod server_package;
 mod contract;
 mod demo;
 mod e2e;
 mod integrations;
 mod keyring;
 mod postgres;
+mod server_package;
 mod setup;
 
 use std::process::Command;
@@ -36,7 +36,13 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Some("bundle") => bundle::bundle().map(drop),
+        Some("bundle") => {
+            let bundles = bundle::bundle()?;
+            if args.iter().any(|a| a == "--check") {
+                bundle::check_and_install(&bundles)?;
+            }
+            Ok(())
+        }
         // The app as it ships first: the binary the packages are made from.
         Some("bench") => {
             let flag = |name: &str| args.iter().skip(1).any(|a| a == name);
@@ -53,7 +59,7 @@ fn main() -> Result<()> {
             .and_then(|()| setup::install_cargo_deny()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|ci|e2e|test-postgres|integrations|contract|bundle [--server-only]|bench [--quick] [--desktop-only|--server-only]|setup>"
+                "usage: cargo xtask <demo|ci|e2e|test-postgres|integrations|contract|bundle [--server-only] [--check]|bench [--quick] [--desktop-only|--server-only]|setup>"
             );
             eprintln!("  demo   run Keyturn against a local server with a demo account");
             eprintln!("  ci     install what is missing, then fmt, clippy, machete, deny, every test, the packages");
@@ -64,7 +70,9 @@ fn main() -> Result<()> {
                 "  integrations  real Dovecot, nginx and Radicale (installed if missing) check Keyturn passwords"
             );
             eprintln!("  contract  schemathesis fuzzes the live server against docs/openapi.json");
-            eprintln!("  bundle the .deb and .rpm in target/release/bundle/ (installs tauri-cli if missing)");
+            eprintln!("  bundle the app's .deb and .rpm and the server's .deb in target/release/bundle/ (installs");
+            eprintln!("         tauri-cli if missing); --server-only: the server's alone; --check: lintian, install,");
+            eprintln!("         and run the installed server from its configuration to an IMAP sign-in");
             eprintln!("  bench  measure the release server, the app and a baseline window: target/bench/report.md");
             eprintln!("         (--quick: every measurement, small, in CI; --server-only: no app, no window)");
             eprintln!("  setup  only install the system packages and tools");

@@ -21,14 +21,22 @@ pub fn build() -> Result<PathBuf> {
     let deploy = root.join("deploy");
     let doc = format!("usr/share/doc/{PACKAGE}");
     for (from, to, mode) in [
-        (root.join("target/release/keyturn-server"), "usr/bin/keyturn-server", 0o755),
+        (
+            root.join("target/release/keyturn-server"),
+            "usr/bin/keyturn-server",
+            0o755,
+        ),
         (
             deploy.join("keyturn-server.service"),
             "lib/systemd/system/keyturn-server.service",
             0o644,
         ),
         (deploy.join("server.conf"), "etc/keyturn/server.conf", 0o644),
-        (root.join("src-tauri/packaging/copyright"), &format!("{doc}/copyright"), 0o644),
+        (
+            root.join("src-tauri/packaging/copyright"),
+            &format!("{doc}/copyright"),
+            0o644,
+        ),
         (deploy.join("debian/postinst"), "DEBIAN/postinst", 0o755),
         (deploy.join("debian/prerm"), "DEBIAN/prerm", 0o755),
         (deploy.join("debian/postrm"), "DEBIAN/postrm", 0o755),
@@ -36,14 +44,20 @@ pub fn build() -> Result<PathBuf> {
         place(&from, &stage.join(to), mode)?;
     }
     strip(&stage.join("usr/bin/keyturn-server"))?;
-    gzipped(&deploy.join("debian/changelog"), &stage.join(format!("{doc}/changelog.gz")))?;
+    gzipped(
+        &deploy.join("debian/changelog"),
+        &stage.join(format!("{doc}/changelog.gz")),
+    )?;
     gzipped(
         &deploy.join("debian/keyturn-server.8"),
         &stage.join("usr/share/man/man8/keyturn-server.8.gz"),
     )?;
     std::fs::write(stage.join("DEBIAN/conffiles"), "/etc/keyturn/server.conf\n")?;
     write_md5sums(&stage)?;
-    let depends = format!("adduser, {}", shared_libraries(&stage.join("usr/bin/keyturn-server"))?);
+    let depends = format!(
+        "adduser, {}",
+        shared_libraries(&stage.join("usr/bin/keyturn-server"), PACKAGE)?
+    );
     std::fs::write(stage.join("DEBIAN/control"), control(&depends, installed_kib(&stage)?))?;
 
     let out_dir = root.join("target/release/bundle/server");
@@ -83,13 +97,13 @@ Description: account API for app-specific passwords
 }
 
 /// `dpkg-shlibdeps`'s Depends for the binary (libc and the like), which it reads from a `debian/control`.
-fn shared_libraries(binary: &Path) -> Result<String> {
-    let dir = workspace_root().join("target/server-package-shlibs");
+pub fn shared_libraries(binary: &Path, package: &str) -> Result<String> {
+    let dir = workspace_root().join("target/shlibs").join(package);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("debian"))?;
     std::fs::write(
         dir.join("debian/control"),
-        format!("Source: keyturn\n\nPackage: {PACKAGE}\nArchitecture: any\n"),
+        format!("Source: keyturn\n\nPackage: {package}\nArchitecture: any\n"),
     )?;
     let out = Command::new("dpkg-shlibdeps")
         .args(["-O", "-e"])
@@ -123,12 +137,16 @@ fn place(from: &Path, to: &Path, mode: u32) -> Result<()> {
 /// `.comment` section, which a Debian binary does not carry.
 pub fn strip(binary: &Path) -> Result<()> {
     run(Command::new("strip")
-        .args(["--remove-section=.comment", "--remove-section=.note", "--strip-unneeded"])
+        .args([
+            "--remove-section=.comment",
+            "--remove-section=.note",
+            "--strip-unneeded",
+        ])
         .arg(binary))
 }
 
 /// `gzip -9n`: the most compression, and no name or time inside, as Debian wants.
-fn gzipped(from: &Path, to: &Path) -> Result<()> {
+pub fn gzipped(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to.parent().context("a path with a folder")?)?;
     let out = Command::new("gzip")
         .args(["-9n", "--stdout"])
@@ -235,7 +253,10 @@ fn installed_story() -> Result<()> {
     let edited = shipped
         .replace("127.0.0.1:8787", &format!("127.0.0.1:{http}"))
         .replace("127.0.0.1:9187", &format!("127.0.0.1:{metrics}"))
-        .replace("#KEYTURN_LDAP_LISTEN=127.0.0.1:3890", &format!("KEYTURN_LDAP_LISTEN=127.0.0.1:{ldap}"))
+        .replace(
+            "#KEYTURN_LDAP_LISTEN=127.0.0.1:3890",
+            &format!("KEYTURN_LDAP_LISTEN=127.0.0.1:{ldap}"),
+        )
         .replace("/var/lib/keyturn/keyturn.db", CHECK_DB);
     ensure!(
         edited.contains(&format!("KEYTURN_LDAP_LISTEN=127.0.0.1:{ldap}")) && edited.contains(CHECK_DB),
@@ -262,8 +283,9 @@ fn installed_story() -> Result<()> {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()?;
-    let _stop = Stop(serve.id());
-    let mut announced = std::io::BufReader::new(serve.stdout.take().context("serve's stdout")?);
+    let stdout = serve.stdout.take().context("serve's stdout")?;
+    let _stop = Stop(serve);
+    let mut announced = std::io::BufReader::new(stdout);
     let mut lines = Vec::new();
     for _ in 0..3 {
         let mut line = String::new();
@@ -312,13 +334,13 @@ impl Drop for Restore<'_> {
     }
 }
 
-/// Stops the service when dropped: SIGTERM to `runuser`, which passes it on.
-struct Stop(u32);
+/// Stops the service when dropped: SIGTERM to `runuser`, which passes it on and waits for the server.
+struct Stop(std::process::Child);
 
 impl Drop for Stop {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.to_string()).status();
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
     }
 }
 

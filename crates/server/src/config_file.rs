@@ -64,11 +64,17 @@ fn parse(text: &str, path: &Path, known: &[String]) -> anyhow::Result<BTreeMap<S
             continue;
         }
         let Some((name, value)) = line.split_once('=') else {
-            bail!("{}: expected NAME=value, as in KEYTURN_DB=/var/lib/keyturn/keyturn.db", at());
+            bail!(
+                "{}: expected NAME=value, as in KEYTURN_DB=/var/lib/keyturn/keyturn.db",
+                at()
+            );
         };
         let name = name.trim();
         if !known.iter().any(|k| k == name) {
-            bail!("{}: unknown setting {name:?} (the settings are the KEYTURN_… variables of --help)", at());
+            bail!(
+                "{}: unknown setting {name:?} (the settings are the KEYTURN_… variables of --help)",
+                at()
+            );
         }
         let value = value.trim();
         let value = [('"', '"'), ('\'', '\'')]
@@ -115,7 +121,10 @@ mod tests {
     #[test]
     fn an_unknown_name_or_a_line_without_equals_is_an_error_with_its_line() {
         let error = parse("KEYTURN_DB=a\nKEYTURN_DBB=b\n", Path::new("c"), &known()).unwrap_err();
-        assert!(error.to_string().starts_with("c:2: unknown setting \"KEYTURN_DBB\""), "{error}");
+        assert!(
+            error.to_string().starts_with("c:2: unknown setting \"KEYTURN_DBB\""),
+            "{error}"
+        );
         let error = parse("KEYTURN_DB\n", Path::new("c"), &known()).unwrap_err();
         assert!(error.to_string().starts_with("c:1: expected NAME=value"), "{error}");
     }
@@ -123,9 +132,8 @@ mod tests {
     #[test]
     fn a_value_is_a_default_that_a_flag_overrides() {
         let command = || {
-            clap::Command::new("t").subcommand(
-                clap::Command::new("serve").arg(clap::Arg::new("db").long("db").env("KEYTURN_T_DB_UNSET")),
-            )
+            clap::Command::new("t")
+                .subcommand(clap::Command::new("serve").arg(clap::Arg::new("db").long("db").env("KEYTURN_T_DB_UNSET")))
         };
         let values = BTreeMap::from([("KEYTURN_T_DB_UNSET".to_owned(), "from-file".to_owned())]);
         let matches = with_defaults(command(), &values).get_matches_from(["t", "serve"]);
@@ -134,9 +142,6 @@ mod tests {
         let matches = with_defaults(command(), &values).get_matches_from(["t", "serve", "--db", "flag"]);
         let serve = matches.subcommand_matches("serve").unwrap();
         assert_eq!(serve.get_one::<String>("db").unwrap(), "flag");
-        assert_eq!(
-            known_names(&command()),
-            vec!["KEYTURN_T_DB_UNSET".to_owned()]
-        );
+        assert_eq!(known_names(&command()), vec!["KEYTURN_T_DB_UNSET".to_owned()]);
     }
 }

@@ -422,11 +422,20 @@ fn an_admin_command_refuses_a_missing_database_and_creates_none() {
         let out = admin(&missing, args);
         assert!(!out.status.success(), "{args:?}");
         let said = String::from_utf8_lossy(&out.stderr);
-        assert!(said.contains("no database at ") && said.contains("typo.db"), "{args:?}: {said}");
+        assert!(
+            said.contains("no database at ") && said.contains("typo.db"),
+            "{args:?}: {said}"
+        );
     }
     assert!(!missing.exists());
     // `migrate` creates it; then the same command works.
-    assert!(Command::new(BIN).args(["migrate", "--db"]).arg(&missing).output().unwrap().status.success());
+    assert!(Command::new(BIN)
+        .args(["migrate", "--db"])
+        .arg(&missing)
+        .output()
+        .unwrap()
+        .status
+        .success());
     assert_eq!(stdout(&admin(&missing, &["accounts", "list"])), "No accounts.\n");
 }
 
@@ -439,7 +448,13 @@ async fn the_configuration_file_names_the_database_for_every_admin_command() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("server.conf");
     std::fs::write(&config, format!("# the service's\nKEYTURN_DB=\"{}\"\n", app.db_arg())).unwrap();
-    let with_config = |args: &[&str]| Command::new(BIN).args(args).env("KEYTURN_CONFIG", &config).output().unwrap();
+    let with_config = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("KEYTURN_CONFIG", &config)
+            .output()
+            .unwrap()
+    };
 
     let accounts = stdout(&with_config(&["accounts", "list"]));
     assert!(accounts.contains(&user.email), "{accounts}");
@@ -458,7 +473,10 @@ async fn the_configuration_file_names_the_database_for_every_admin_command() {
     let typo = with_config(&["accounts", "list"]);
     assert!(!typo.status.success());
     let said = String::from_utf8_lossy(&typo.stderr);
-    assert!(said.contains("server.conf:2: unknown setting \"KEYTURN_LISTN\""), "{said}");
+    assert!(
+        said.contains("server.conf:2: unknown setting \"KEYTURN_LISTN\""),
+        "{said}"
+    );
     let gone = Command::new(BIN)
         .args(["accounts", "list"])
         .env("KEYTURN_CONFIG", dir.path().join("none.conf"))
