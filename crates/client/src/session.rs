@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use keyturn_protocol::wire::{
     AccountInfo, ActivityEvent, ActivityList, AppPasswordInfo, AppPasswordList, ChangePasswordRequest,
-    CreateAppPasswordRequest, RecoveryCodes, RenameAppPasswordRequest, RevokeAllResult, SessionInfo, SessionList,
+    CreateAppPasswordRequest, RecoveryCodes, RenameAppPasswordRequest, RevokeAllResult, ServiceInfo, SessionInfo, SessionList,
     TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest, TotpEnrolment,
 };
 use keyturn_protocol::{
@@ -31,6 +31,9 @@ pub struct SessionClient {
 pub struct CreatedAppPassword {
     pub info: AppPasswordInfo,
     pub password: AppPassword,
+    /// The operator's services this password signs in to (those of `/v1/config` its scopes allow): where the
+    /// user types it. Empty when the server names none.
+    pub services: Vec<ServiceInfo>,
 }
 
 /// Whether the server made the password with the scopes and the expiry (or none) it was asked for.
@@ -190,10 +193,8 @@ impl SessionClient {
                 )));
             }
         }
-        let params = self
-            .client
-            .config()
-            .await?
+        let config = self.client.config().await?;
+        let params = config
             .verifier_params
             .check_bounds()
             .map_err(Error::UnacceptableParams)?;
@@ -212,7 +213,16 @@ impl SessionClient {
                     }
                     return Err(Error::LimitsUnsupported);
                 }
-                other => return other.map(|info| CreatedAppPassword { info, password }),
+                other => {
+                    return other.map(|info| {
+                        let services = config.services.into_iter().filter(|s| s.allowed(info.scopes)).collect();
+                        CreatedAppPassword {
+                            info,
+                            password,
+                            services,
+                        }
+                    })
+                }
             }
         }
     }

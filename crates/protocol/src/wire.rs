@@ -24,6 +24,31 @@ pub struct ServerConfig {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub second_factor_required: bool,
+    /// Where the operator's mail and calendar apps connect, as the operator named them
+    /// (`--service mail=imaps://mail.example.com:993`): the reveal tells the user which host names to type.
+    /// Empty when none were named, and from a server that predates it.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub services: Vec<ServiceInfo>,
+}
+
+/// One service of the operator's: what a password allowed `scope` signs in to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ServiceInfo {
+    /// `mail`, `calendars`, `contacts` or `files`: the scope a password needs there.
+    pub scope: String,
+    /// As the operator gave it, e.g. `imaps://mail.example.com:993` or `https://dav.example.com/`.
+    pub url: String,
+    /// The URL's host name, as a user types it into the app: `mail.example.com`.
+    pub host: String,
+}
+
+impl ServiceInfo {
+    /// Whether a password with these scopes signs in here (an unknown scope, from a newer server: no).
+    pub fn allowed(&self, scopes: Scopes) -> bool {
+        crate::Scope::parse(&self.scope).is_ok_and(|scope| scopes.contains(scope))
+    }
 }
 
 /// `POST /v1/sessions`

@@ -52,6 +52,8 @@ impl ServerProcess {
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
             .args(flags)
+            // Only the flags given: not a configuration installed on this machine (/etc/keyturn/server.conf).
+            .env("KEYTURN_CONFIG", "")
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -96,6 +98,7 @@ impl ServerProcess {
         let mut add = Command::new(&self.bin)
             .args(["accounts", "add", email, "--db"])
             .arg(&self.db)
+            .env("KEYTURN_CONFIG", "")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

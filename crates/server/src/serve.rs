@@ -14,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{open, DbArg, ParamsArgs};
 use crate::ldap::{Dn, LdapOptions};
 use crate::store::Database;
+use keyturn_protocol::wire::ServiceInfo;
+use keyturn_protocol::Scope;
 use crate::{AppState, Argon2Limits, Options, SystemClock, TrustedProxies};
 
 #[derive(Args)]
@@ -46,8 +48,37 @@ pub(crate) struct ServeArgs {
     /// working).
     #[arg(long, env = "KEYTURN_REQUIRE_SECOND_FACTOR")]
     require_second_factor: bool,
+    /// A mail or calendar service of yours, as SCOPE=URL (SCOPE: mail, calendars, contacts or files), e.g.
+    /// mail=imaps://mail.example.com:993; repeat it, or separate them with commas. The reveal tells the user
+    /// the host names of the services a new password may sign in to.
+    #[arg(long = "service", env = "KEYTURN_SERVICES", value_delimiter = ',', value_parser = service)]
+    services: Vec<ServiceInfo>,
     #[command(flatten)]
     ldap: LdapArgs,
+}
+
+/// `SCOPE=URL`, with a known scope and a URL with a host name.
+fn service(text: &str) -> Result<ServiceInfo, String> {
+    let Some((scope, url)) = text.split_once('=') else {
+        return Err("expected SCOPE=URL, as in mail=imaps://mail.example.com:993".to_owned());
+    };
+    let scope = Scope::parse(scope.trim()).map_err(|_| {
+        let names: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+        format!("unknown scope {scope:?}: one of {}", names.join(", "))
+    })?;
+    let url = url.trim();
+    let parsed = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e}), as in imaps://mail.example.com:993"))?;
+    let host = match parsed.host() {
+        Some(url::Host::Domain(name)) => name.to_ascii_lowercase(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        None => return Err(format!("{url:?} names no host")),
+    };
+    Ok(ServiceInfo {
+        scope: scope.as_str().to_owned(),
+        url: url.to_owned(),
+        host,
+    })
 }
 
 #[derive(Args)]
@@ -98,6 +129,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         trusted_proxies: args.trusted_proxies,
         require_second_factor: args.require_second_factor,
+        services: args.services,
         ..Options::default()
     };
     let state = AppState::new(store.clone(), Arc::new(SystemClock), options)?;
@@ -225,4 +257,23 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_is_a_known_scope_and_a_url_with_a_host() {
+        let mail = service("mail=imaps://Mail.Example.com:993").unwrap();
+        assert_eq!(
+            (mail.scope.as_str(), mail.url.as_str(), mail.host.as_str()),
+            ("mail", "imaps://Mail.Example.com:993", "mail.example.com")
+        );
+        assert_eq!(service("calendars=https://dav.example.com/").unwrap().host, "dav.example.com");
+        assert!(service("mail").unwrap_err().starts_with("expected SCOPE=URL"));
+        assert!(service("photos=https://x.example").unwrap_err().contains("one of mail, calendars, contacts, files"));
+        assert!(service("mail=mail.example.com").unwrap_err().contains("is not a URL"));
+        assert!(service("mail=unix:/run/socket").unwrap_err().contains("names no host"));
+    }
 }

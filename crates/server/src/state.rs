@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use keyturn_protocol::wire::ServiceInfo;
 use keyturn_protocol::{AppPasswordId, Scope, Verifier, VerifierParams};
 
 use crate::client_address::TrustedProxies;
@@ -31,6 +32,8 @@ pub struct Options {
     pub purge_every: std::time::Duration,
     /// App-specific passwords only for accounts with two-factor authentication on.
     pub require_second_factor: bool,
+    /// The operator's mail and calendar services, published at `/v1/config` for the reveal to name.
+    pub services: Vec<ServiceInfo>,
 }
 
 impl Default for Options {
@@ -41,6 +44,7 @@ impl Default for Options {
             trusted_proxies: TrustedProxies::default(),
             purge_every: std::time::Duration::from_secs(3600),
             require_second_factor: false,
+            services: Vec::new(),
         }
     }
 }
@@ -62,6 +66,7 @@ pub struct Shared {
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) purge_every: std::time::Duration,
     pub(crate) require_second_factor: bool,
+    pub(crate) services: Vec<ServiceInfo>,
     /// Requests per route, and the counters of the parts above, for `GET /metrics`.
     pub(crate) metrics: Metrics,
     /// When each password's refusal for a scope (`None`: for asking none) was last audited
@@ -92,6 +97,7 @@ impl AppState {
             trusted_proxies: options.trusted_proxies,
             purge_every: options.purge_every,
             require_second_factor: options.require_second_factor,
+            services: options.services,
             scope_refusals: quick_cache::sync::Cache::new(SCOPE_REFUSALS_KEPT),
         })))
     }

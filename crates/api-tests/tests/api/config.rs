@@ -1,7 +1,8 @@
 use std::sync::Arc;
 
-use keyturn_client::Error;
-use keyturn_protocol::VerifierParams;
+use keyturn_client::{AppPasswordOptions, CreatedAppPassword, Error};
+use keyturn_protocol::wire::ServiceInfo;
+use keyturn_protocol::{Scopes, VerifierParams};
 use keyturn_server::testkit::TestServer;
 use keyturn_server::{Options, SystemClock};
 
@@ -142,4 +143,105 @@ async fn every_answer_carries_a_request_id_and_keeps_the_clients_own() {
         .await
         .unwrap();
     assert_eq!(answer.headers()["x-request-id"], "support-ticket-42");
+}
+
+fn service(scope: &str, url: &str, host: &str) -> ServiceInfo {
+    ServiceInfo {
+        scope: scope.to_owned(),
+        url: url.to_owned(),
+        host: host.to_owned(),
+    }
+}
+
+/// The operator names its services; `/v1/config` publishes them, and a new password comes back with those its
+/// scopes reach, for the reveal to name.
+#[tokio::test]
+async fn a_new_password_comes_with_the_operators_services_its_scopes_reach() {
+    let services = vec![
+        service("mail", "imaps://mail.example.com:993", "mail.example.com"),
+        service("mail", "smtps://smtp.example.com:465", "smtp.example.com"),
+        service("calendars", "https://dav.example.com/", "dav.example.com"),
+    ];
+    let app = spawn_app_with_options(Options {
+        services: services.clone(),
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(app.client.config().await.unwrap().services, services);
+    let user = app.new_user().await;
+    let hosts = |created: &CreatedAppPassword| created.services.iter().map(|s| s.host.clone()).collect::<Vec<_>>();
+    let mail = user
+        .session
+        .create_app_password_with_options(
+            "Thunderbird",
+            AppPasswordOptions {
+                scopes: Scopes::parse(&["mail"]).unwrap(),
+                expires_in_days: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(hosts(&mail), ["mail.example.com", "smtp.example.com"]);
+    let calendars = user
+        .session
+        .create_app_password_with_options(
+            "Phone",
+            AppPasswordOptions {
+                scopes: Scopes::parse(&["calendars", "contacts"]).unwrap(),
+                expires_in_days: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(hosts(&calendars), ["dav.example.com"]);
+    let everything = user.session.create_app_password("Laptop").await.unwrap();
+    assert_eq!(everything.services, services);
+
+    // Without services the config says so on the wire, and a new password names none.
+    let plain = spawn_app().await;
+    let body: serde_json::Value = reqwest::get(plain.url("/v1/config")).await.unwrap().json().await.unwrap();
+    assert_eq!(body["services"], serde_json::json!([]), "{body}");
+    let user = plain.new_user().await;
+    assert!(user.session.create_app_password("Mail").await.unwrap().services.is_empty());
+}
+
+/// `serve --service SCOPE=URL`, repeated: published as given, with the host name; a bad one stops `serve`
+/// with the reason.
+#[tokio::test]
+async fn serve_takes_services_from_its_flags_and_refuses_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keyturn.db");
+    let server = keyturn_server_process::ServerProcess::start_with(
+        std::path::Path::new(crate::helpers::SERVER_BIN),
+        &db,
+        None,
+        &[
+            "--service",
+            "mail=imaps://mail.example.com:993",
+            "--service",
+            "calendars=https://dav.example.com/",
+        ],
+    )
+    .unwrap();
+    let body: serde_json::Value = reqwest::get(format!("{}/v1/config", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["services"],
+        serde_json::json!([
+            {"scope": "mail", "url": "imaps://mail.example.com:993", "host": "mail.example.com"},
+            {"scope": "calendars", "url": "https://dav.example.com/", "host": "dav.example.com"},
+        ])
+    );
+    let bad = std::process::Command::new(crate::helpers::SERVER_BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--service", "photos=https://x.example", "--db"])
+        .arg(dir.path().join("other.db"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(said.contains("unknown scope \"photos\": one of mail, calendars, contacts, files"), "{said}");
 }

@@ -12,5 +12,6 @@ pub async fn get_config(State(app): State<AppState>) -> Json<ServerConfig> {
         verifier_params: app.params,
         max_app_passwords: MAX_APP_PASSWORDS,
         second_factor_required: app.require_second_factor,
+        services: app.services.clone(),
     })
 }
