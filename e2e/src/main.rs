@@ -24,10 +24,12 @@ async fn main() -> Result<()> {
     println!("e2e: the app is {}", app.display());
     let work = tempfile::tempdir()?;
 
-    let server = ServerProcess::start(
+    // It names its mail and calendar services, for the reveal to say where a password goes.
+    let server = ServerProcess::start_with(
         &bin.join("keyturn-server"),
         &work.path().join("keyturn.db"),
         Some(&shots.join("server.log")),
+        &scenario::SERVICES,
     )?;
     // A second server, one that makes app-specific passwords only with two-factor authentication on.
     let strict = ServerProcess::start_with(

@@ -21,6 +21,18 @@ mod two_factor;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The main server's services (`serve --service`), and what the reveal says of them.
+pub const SERVICES: [&str; 6] = [
+    "--service",
+    "mail=imaps://mail.example.com:993",
+    "--service",
+    "mail=smtps://mail.example.com:465",
+    "--service",
+    "calendars=https://dav.example.com/",
+];
+pub const WHERE_MAIL: &str = "Use it in your mail app for mail.example.com.";
+pub const WHERE_CALENDARS: &str = "Use it in your calendar app for dav.example.com.";
+
 #[derive(Clone, Copy)]
 pub enum Theme {
     Light,

@@ -57,6 +57,16 @@ impl Window {
         }
     }
 
+    /// The text of each element matching `xpath` now, in page order (one entry per list item, where an
+    /// element's own text would run them together).
+    pub async fn texts(&self, xpath: &str) -> Result<Vec<String>> {
+        let mut texts = Vec::new();
+        for element in self.client.find_all(Locator::XPath(xpath)).await? {
+            texts.push(element.text().await?.trim().to_owned());
+        }
+        Ok(texts)
+    }
+
     /// Waits until nothing matching `xpath` is displayed.
     pub async fn gone(&self, xpath: &str) -> Result<()> {
         let deadline = Instant::now() + PATIENCE;

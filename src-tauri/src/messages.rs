@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use keyturn_client::{ApiFailure, Error};
-use keyturn_protocol::wire::{ActivityEvent, ActivityKind};
-use keyturn_protocol::{ErrorCode, ScopesError, MAX_APP_PASSWORDS};
+use keyturn_protocol::wire::{ActivityEvent, ActivityKind, ServiceInfo};
+use keyturn_protocol::{ErrorCode, Scope, ScopesError, MAX_APP_PASSWORDS};
 
 use crate::error::{AppCode, CommandError};
 use crate::keychain::KeychainError;
@@ -103,6 +103,34 @@ pub fn second_factor_first() -> String {
     "Turn on two-factor authentication before making app-specific passwords.".to_owned()
 }
 
+/// Under the one-time reveal, where the password goes: "Use it in your mail app for mail.example.com and
+/// smtp.example.com.", one sentence per scope in the usual order, each host once. Nothing without services.
+pub fn where_to_use(services: &[ServiceInfo]) -> Vec<String> {
+    Scope::ALL
+        .into_iter()
+        .filter_map(|scope| {
+            let mut hosts: Vec<&str> = Vec::new();
+            for service in services.iter().filter(|s| s.scope == scope.as_str()) {
+                if !hosts.contains(&service.host.as_str()) {
+                    hosts.push(&service.host);
+                }
+            }
+            let app = match scope {
+                Scope::Mail => "mail app",
+                Scope::Calendars => "calendar app",
+                Scope::Contacts => "contacts app",
+                Scope::Files => "files app",
+            };
+            let hosts = match hosts.as_slice() {
+                [] => return None,
+                [one] => (*one).to_owned(),
+                [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+            };
+            Some(format!("Use it in your {app} for {hosts}."))
+        })
+        .collect()
+}
+
 /// The window asked for no scope, or one the protocol does not know: the protocol's sentence.
 pub fn invalid_scopes(err: ScopesError) -> CommandError {
     CommandError::api(ErrorCode::InvalidScopes, err.to_string())
@@ -183,6 +211,31 @@ pub fn keychain_failed(err: &KeychainError) -> CommandError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn where_to_use_names_each_scopes_hosts_once_in_order() {
+        let service = |scope: &str, host: &str| ServiceInfo {
+            scope: scope.to_owned(),
+            url: format!("x://{host}"),
+            host: host.to_owned(),
+        };
+        let services = [
+            service("calendars", "dav.example.com"),
+            service("mail", "mail.example.com"),
+            service("mail", "smtp.example.com"),
+            service("mail", "mail.example.com"),
+            service("contacts", "dav.example.com"),
+        ];
+        assert_eq!(
+            where_to_use(&services),
+            [
+                "Use it in your mail app for mail.example.com and smtp.example.com.",
+                "Use it in your calendar app for dav.example.com.",
+                "Use it in your contacts app for dav.example.com.",
+            ]
+        );
+        assert!(where_to_use(&[]).is_empty());
+    }
 
     fn rate_limited(secs: u64) -> String {
         let err = Error::Api(ApiFailure {

@@ -8,6 +8,7 @@ const $ = (id) => document.getElementById(id);
 const dialog = $("reveal-dialog");
 const output = $("reveal-password");
 const label = $("reveal-label");
+const where = $("reveal-where");
 const copy = $("reveal-copy");
 const done = $("reveal-done");
 const status = $("copy-status");
@@ -19,6 +20,15 @@ export function reveal(created) {
   return new Promise((resolve) => {
     output.textContent = created.password;
     label.textContent = created.app_password.label;
+    // The host names to type into the app, when the server names its services.
+    where.replaceChildren(
+      ...created.where_to_use.map((sentence) => {
+        const item = document.createElement("li");
+        item.textContent = sentence;
+        return item;
+      }),
+    );
+    where.hidden = created.where_to_use.length === 0;
     status.textContent = "";
     let copied = false;
     let asking = false;
@@ -36,6 +46,8 @@ export function reveal(created) {
       done.removeEventListener("click", leave);
       output.textContent = "";
       label.textContent = "";
+      where.replaceChildren();
+      where.hidden = true;
       status.textContent = "";
       call("forget_secret").catch(() => {});
       close();

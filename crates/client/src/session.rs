@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use keyturn_protocol::wire::{
     AccountInfo, ActivityEvent, ActivityList, AppPasswordInfo, AppPasswordList, ChangePasswordRequest,
-    CreateAppPasswordRequest, RecoveryCodes, RenameAppPasswordRequest, RevokeAllResult, ServiceInfo, SessionInfo, SessionList,
-    TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest, TotpEnrolment,
+    CreateAppPasswordRequest, RecoveryCodes, RenameAppPasswordRequest, RevokeAllResult, ServiceInfo, SessionInfo,
+    SessionList, TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest, TotpEnrolment,
 };
 use keyturn_protocol::{
     AppPassword, AppPasswordId, ErrorCode, Label, LookupTag, Scopes, Verifier, VerifierParams, EXPIRY_DAYS,

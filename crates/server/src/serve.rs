@@ -14,9 +14,9 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{open, DbArg, ParamsArgs};
 use crate::ldap::{Dn, LdapOptions};
 use crate::store::Database;
+use crate::{AppState, Argon2Limits, Options, SystemClock, TrustedProxies};
 use keyturn_protocol::wire::ServiceInfo;
 use keyturn_protocol::Scope;
-use crate::{AppState, Argon2Limits, Options, SystemClock, TrustedProxies};
 
 #[derive(Args)]
 pub(crate) struct ServeArgs {
@@ -67,7 +67,8 @@ fn service(text: &str) -> Result<ServiceInfo, String> {
         format!("unknown scope {scope:?}: one of {}", names.join(", "))
     })?;
     let url = url.trim();
-    let parsed = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e}), as in imaps://mail.example.com:993"))?;
+    let parsed =
+        url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e}), as in imaps://mail.example.com:993"))?;
     let host = match parsed.host() {
         Some(url::Host::Domain(name)) => name.to_ascii_lowercase(),
         Some(url::Host::Ipv4(ip)) => ip.to_string(),
@@ -270,9 +271,14 @@ mod tests {
             (mail.scope.as_str(), mail.url.as_str(), mail.host.as_str()),
             ("mail", "imaps://Mail.Example.com:993", "mail.example.com")
         );
-        assert_eq!(service("calendars=https://dav.example.com/").unwrap().host, "dav.example.com");
+        assert_eq!(
+            service("calendars=https://dav.example.com/").unwrap().host,
+            "dav.example.com"
+        );
         assert!(service("mail").unwrap_err().starts_with("expected SCOPE=URL"));
-        assert!(service("photos=https://x.example").unwrap_err().contains("one of mail, calendars, contacts, files"));
+        assert!(service("photos=https://x.example")
+            .unwrap_err()
+            .contains("one of mail, calendars, contacts, files"));
         assert!(service("mail=mail.example.com").unwrap_err().contains("is not a URL"));
         assert!(service("mail=unix:/run/socket").unwrap_err().contains("names no host"));
     }

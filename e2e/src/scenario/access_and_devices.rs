@@ -58,6 +58,11 @@ impl Run {
         create.click().await?;
         let password = window.text_of("reveal-password").await?;
         ensure!(is_grouped_password(&password), "a password of the right shape");
+        let where_to_use = window.texts("//ul[@id='reveal-where']/li").await?;
+        ensure!(
+            where_to_use == [crate::scenario::WHERE_MAIL],
+            "a mail-only password names the mail host alone, not {where_to_use:?}"
+        );
         window.click("Copy").await?;
         window.click("Done").await?;
         window.gone("//dialog[@id='reveal-dialog']").await?;

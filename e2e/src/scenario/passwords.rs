@@ -69,6 +69,14 @@ impl Run {
             password.len()
         );
         window.text("This password will only be displayed once.").await?;
+        // The server names its services: the reveal says which host names to type, for every scope this
+        // password reaches (all of them).
+        window.visible("//ul[@id='reveal-where']").await?;
+        let where_to_use = window.texts("//ul[@id='reveal-where']/li").await?;
+        ensure!(
+            where_to_use == [crate::scenario::WHERE_MAIL, crate::scenario::WHERE_CALENDARS],
+            "the reveal names the mail and calendar hosts, not {where_to_use:?}"
+        );
         window.screenshot("05-one-time-reveal").await?;
         window.check_accessibility("the one-time reveal").await?;
         window.click("Copy").await?;
@@ -96,6 +104,10 @@ impl Run {
         ensure!(
             !window.page_source().await?.contains(&password),
             "the password is still in the page"
+        );
+        ensure!(
+            !window.page_source().await?.contains(crate::scenario::WHERE_MAIL),
+            "the host names are shown once, with the password"
         );
         window.text("Thunderbird on laptop").await?;
         window.wait_text("count", "1 of 25").await?;

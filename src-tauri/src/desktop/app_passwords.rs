@@ -26,6 +26,9 @@ pub struct Revealed {
     pub app_password: AppPasswordInfo,
     /// `xxxx-xxxx-xxxx-xxxx`
     pub password: String,
+    /// "Use it in your mail app for mail.example.com.": the host names of the server's services this password
+    /// reaches; empty when the server names none.
+    pub where_to_use: Vec<String>,
 }
 
 impl Desktop {
@@ -69,6 +72,7 @@ impl Desktop {
         Ok(Revealed {
             app_password: created.info,
             password: shown,
+            where_to_use: messages::where_to_use(&created.services),
         })
     }
 

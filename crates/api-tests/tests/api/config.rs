@@ -199,10 +199,21 @@ async fn a_new_password_comes_with_the_operators_services_its_scopes_reach() {
 
     // Without services the config says so on the wire, and a new password names none.
     let plain = spawn_app().await;
-    let body: serde_json::Value = reqwest::get(plain.url("/v1/config")).await.unwrap().json().await.unwrap();
+    let body: serde_json::Value = reqwest::get(plain.url("/v1/config"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["services"], serde_json::json!([]), "{body}");
     let user = plain.new_user().await;
-    assert!(user.session.create_app_password("Mail").await.unwrap().services.is_empty());
+    assert!(user
+        .session
+        .create_app_password("Mail")
+        .await
+        .unwrap()
+        .services
+        .is_empty());
 }
 
 /// `serve --service SCOPE=URL`, repeated: published as given, with the host name; a bad one stops `serve`
@@ -237,11 +248,21 @@ async fn serve_takes_services_from_its_flags_and_refuses_a_bad_one() {
         ])
     );
     let bad = std::process::Command::new(crate::helpers::SERVER_BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--service", "photos=https://x.example", "--db"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--service",
+            "photos=https://x.example",
+            "--db",
+        ])
         .arg(dir.path().join("other.db"))
         .output()
         .unwrap();
     assert!(!bad.status.success());
     let said = String::from_utf8_lossy(&bad.stderr);
-    assert!(said.contains("unknown scope \"photos\": one of mail, calendars, contacts, files"), "{said}");
+    assert!(
+        said.contains("unknown scope \"photos\": one of mail, calendars, contacts, files"),
+        "{said}"
+    );
 }
