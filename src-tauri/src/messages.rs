@@ -153,6 +153,7 @@ pub fn activity(event: &ActivityEvent) -> String {
         ActivityKind::AppPasswordRevoked => format!("App-specific password “{label}” revoked"),
         ActivityKind::AppPasswordsRevokedAll => "All app-specific passwords revoked".to_owned(),
         ActivityKind::AppPasswordExpired => format!("App-specific password “{label}” expired"),
+        ActivityKind::AppSignIn if event.over_ldap => format!("{label} signed in over LDAP"),
         ActivityKind::AppSignIn => format!("{label} signed in"),
         // Whoever it was: this line is how a user learns of a sign-in that was not theirs.
         ActivityKind::SignIn => "Signed in".to_owned(),
@@ -273,6 +274,7 @@ mod tests {
             kind,
             label: label.map(str::to_owned),
             address: address.map(str::to_owned),
+            over_ldap: false,
         };
         assert_eq!(
             activity(&event(
@@ -282,6 +284,9 @@ mod tests {
             )),
             "Mail on laptop signed in from 203.0.113.5"
         );
+        let mut ldap = event(ActivityKind::AppSignIn, Some("Mail"), Some("127.0.0.1"));
+        ldap.over_ldap = true;
+        assert_eq!(activity(&ldap), "Mail signed in over LDAP from 127.0.0.1");
         assert_eq!(
             activity(&event(ActivityKind::AppPasswordExpired, Some("Calendar"), None)),
             "App-specific password “Calendar” expired"

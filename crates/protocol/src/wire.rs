@@ -326,6 +326,11 @@ pub struct ActivityEvent {
     pub label: Option<String>,
     /// The client's address; `null` when the server or support staff did it.
     pub address: Option<String>,
+    /// An `app_sign_in` through the LDAP door (a mail server checking the password), not over HTTP: "Mail
+    /// signed in over LDAP". `false` from a server that predates it.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub over_ldap: bool,
 }
 
 /// `GET /v1/account/activity`: newest first.

@@ -151,6 +151,7 @@ async fn recent_activity_tells_the_accounts_story_newest_first() {
         ]
     );
     assert!(events.iter().all(|e| e.address.as_deref() == Some("127.0.0.1")));
+    assert!(events.iter().all(|e| !e.over_ldap), "every sign-in here was over HTTP");
     assert!(events.windows(2).all(|w| w[0].at >= w[1].at));
 
     let latest_three = session.activity(Some(3)).await.unwrap();

@@ -250,6 +250,10 @@ async fn a_bind_is_last_used_recent_activity_and_an_audit_line() {
         .find(|e| e.kind == ActivityKind::AppSignIn)
         .expect("an app sign-in");
     assert_eq!(signed_in.label.as_deref(), Some("Thunderbird"));
+    assert!(
+        signed_in.over_ldap,
+        "Recent Activity says the mail server checked it over LDAP"
+    );
     assert_eq!(
         signed_in.address.as_deref(),
         Some("127.0.0.1"),

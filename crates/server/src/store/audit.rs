@@ -181,6 +181,7 @@ impl Store {
                     kind: shown,
                     label: kind.names_a_password().then_some(detail),
                     address: address.parse::<IpAddr>().ok().map(|ip| ip.to_string()),
+                    over_ldap: kind == AuditKind::LdapSignIn,
                 })
             })
             .collect()
