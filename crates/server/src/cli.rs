@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API.
-    Serve(crate::serve::ServeArgs),
+    Serve(Box<crate::serve::ServeArgs>),
     /// Manage accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),
@@ -187,7 +187,7 @@ pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     let mut out = std::io::stdout().lock();
     match cli.command {
-        Command::Serve(args) => crate::serve::serve(args).await,
+        Command::Serve(args) => crate::serve::serve(*args).await,
         Command::Openapi => {
             print!("{}", crate::openapi_json());
             Ok(())
