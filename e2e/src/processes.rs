@@ -51,6 +51,11 @@ impl AppEnv {
         }
     }
 
+    /// The app's settings file (server and last email).
+    pub fn settings_file(&self) -> PathBuf {
+        self.config_home.join("app.keyturn.desktop/settings.json")
+    }
+
     /// The folder of the app's log files (the platform's log folder for its identifier).
     pub fn log_dir() -> Result<PathBuf> {
         let data_home = std::env::var_os("XDG_DATA_HOME").context("XDG_DATA_HOME is set by xtask")?;

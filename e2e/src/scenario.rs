@@ -145,6 +145,7 @@ impl Run {
                 .join(" "),
         );
         secrets.push(totp_secret);
+        files_are_private(&self.app_env)?;
         log_holds_no_secret(&secrets)
     }
 
@@ -237,6 +238,27 @@ fn read_log() -> Result<String> {
 }
 
 /// The log says what happened and holds none of the secrets the story met.
+/// The app's own files are its user's alone: settings.json and each log file 0600, the log folder 0700.
+fn files_are_private(app_env: &AppEnv) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| -> Result<u32> { Ok(std::fs::metadata(path)?.permissions().mode() & 0o777) };
+    let settings = app_env.settings_file();
+    ensure!(
+        mode(&settings)? == 0o600,
+        "{} is {:o}",
+        settings.display(),
+        mode(&settings)?
+    );
+    let logs = AppEnv::log_dir()?;
+    ensure!(mode(&logs)? == 0o700, "{} is {:o}", logs.display(), mode(&logs)?);
+    for entry in std::fs::read_dir(&logs)? {
+        let file = entry?.path();
+        ensure!(mode(&file)? == 0o600, "{} is {:o}", file.display(), mode(&file)?);
+    }
+    println!("e2e: settings.json and the log files are 0600, the log folder 0700");
+    Ok(())
+}
+
 fn log_holds_no_secret(secrets: &[String]) -> Result<()> {
     let log = read_log()?;
     for line in [

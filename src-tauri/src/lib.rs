@@ -22,7 +22,7 @@ pub mod desktop;
 pub mod error;
 pub mod keychain;
 pub mod launch;
-mod log;
+pub mod log;
 mod messages;
 mod server_rules;
 pub mod settings;

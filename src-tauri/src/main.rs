@@ -4,6 +4,7 @@
 use keyturn::launch::{self, Launch};
 
 fn main() {
+    keyturn::log::private_umask();
     match Launch::from_args(std::env::args().skip(1)) {
         Launch::PrintVersion => println!("{}", launch::version()),
         Launch::PrintHelp => print!("{}", launch::help()),

@@ -161,7 +161,23 @@ pub fn activity(event: &ActivityEvent) -> String {
         // The password was right and only the code stood in the way: a line the user must not miss.
         ActivityKind::VerificationCodeAsked => "Verification code asked for after the correct password".to_owned(),
         ActivityKind::PasswordChanged => "Your password was changed".to_owned(),
-        ActivityKind::Other => "Account activity".to_owned(),
+        ActivityKind::SecondFactorOn => "Two-factor authentication turned on".to_owned(),
+        ActivityKind::SecondFactorOff => "Two-factor authentication turned off".to_owned(),
+        ActivityKind::SecondFactorReset => "Two-factor authentication turned off by support".to_owned(),
+        ActivityKind::RecoveryCodeUsed => match event.detail.as_deref() {
+            Some(left) => format!("Recovery code used ({left} left)"),
+            None => "Recovery code used".to_owned(),
+        },
+        ActivityKind::DeviceSignedOut => {
+            let device = event.detail.as_deref().unwrap_or("A device");
+            match event.address {
+                Some(_) => format!("{device} signed out"),
+                // Support staff did it, from the admin CLI.
+                None => format!("{device} signed out by support"),
+            }
+        }
+        // A kind from a newer server: what it was cannot be said here, and the line says so.
+        ActivityKind::Other => "An event this version of Keyturn can't show (update Keyturn to see it)".to_owned(),
     };
     match &event.address {
         Some(address) => format!("{what} from {address}"),
@@ -274,6 +290,7 @@ mod tests {
             kind,
             label: label.map(str::to_owned),
             address: address.map(str::to_owned),
+            detail: None,
             over_ldap: false,
         };
         assert_eq!(
@@ -283,6 +300,22 @@ mod tests {
                 Some("203.0.113.5")
             )),
             "Mail on laptop signed in from 203.0.113.5"
+        );
+        let mut device = event(ActivityKind::DeviceSignedOut, None, None);
+        device.detail = Some("Keyturn 0.1.0 on Linux".to_owned());
+        assert_eq!(activity(&device), "Keyturn 0.1.0 on Linux signed out by support");
+        device.address = Some("203.0.113.5".to_owned());
+        assert_eq!(activity(&device), "Keyturn 0.1.0 on Linux signed out from 203.0.113.5");
+        let mut recovery = event(ActivityKind::RecoveryCodeUsed, None, Some("203.0.113.5"));
+        recovery.detail = Some("7".to_owned());
+        assert_eq!(activity(&recovery), "Recovery code used (7 left) from 203.0.113.5");
+        assert_eq!(
+            activity(&event(ActivityKind::SecondFactorReset, None, None)),
+            "Two-factor authentication turned off by support"
+        );
+        assert_eq!(
+            activity(&event(ActivityKind::SecondFactorOn, None, Some("::1"))),
+            "Two-factor authentication turned on from ::1"
         );
         let mut ldap = event(ActivityKind::AppSignIn, Some("Mail"), Some("127.0.0.1"));
         ldap.over_ldap = true;

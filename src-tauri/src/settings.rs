@@ -1,6 +1,7 @@
 //! Non-secret preferences in a small JSON file: the server URL and the last e-mail. Never a token.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -47,9 +48,22 @@ impl SettingsFile {
             std::fs::create_dir_all(dir)?;
         }
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(settings)?)?;
+        private_file(&tmp)?.write_all(&serde_json::to_vec_pretty(settings)?)?;
         std::fs::rename(tmp, path)
     }
+}
+
+/// A new (or emptied) file only its owner reads: 0600 on Unix, whatever the umask.
+pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    // An existing file keeps its mode through `open`: made private here too.
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(file)
 }
 
 /// `KEYTURN_API_URL`, else the saved setting, else the built-in default; normalised.
@@ -100,6 +114,15 @@ mod tests {
         };
         file.save(&settings).unwrap();
         assert_eq!(file.load(), settings);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("nested/settings.json"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "settings.json is {mode:o}");
+        }
         std::fs::write(dir.path().join("nested/settings.json"), b"{not json").unwrap();
         assert_eq!(file.load(), Settings::default());
     }

@@ -104,12 +104,29 @@ fn ci() -> Result<()> {
     Ok(())
 }
 
-/// The server's whole integration suite once more, on PostgreSQL in a throwaway cluster.
+/// The server's whole integration suite once more, on PostgreSQL in a throwaway cluster that speaks TLS only
+/// (verified, `sslmode=verify-full`); then the TLS test itself, which a wrong root must fail.
 fn test_on_postgres() -> Result<()> {
     let cluster = postgres::Cluster::start()?;
+    let other_root = cluster.other_root.to_string_lossy().into_owned();
+    let env = [
+        ("KEYTURN_TEST_POSTGRES", cluster.url.as_str()),
+        ("KEYTURN_TEST_POSTGRES_OTHER_ROOT", other_root.as_str()),
+    ];
+    cargo_with_env(&["test", "--workspace", "--test", "api"], &env)?;
     cargo_with_env(
-        &["test", "--workspace", "--test", "api"],
-        &[("KEYTURN_TEST_POSTGRES", cluster.url.as_str())],
+        &[
+            "test",
+            "-p",
+            "keyturn-api-tests",
+            "--test",
+            "api",
+            "--",
+            "--ignored",
+            "--exact",
+            "postgres_tls::postgres_is_reached_only_over_verified_tls_and_a_wrong_root_is_refused_clearly",
+        ],
+        &env,
     )
 }
 

@@ -2,6 +2,10 @@
 //! port, trusted for its one user (nothing but this machine reaches it), and stopped and deleted when dropped,
 //! on failure too. Durability is off (`fsync=off`): nothing in it outlives the run.
 //!
+//! It speaks TLS only (`ssl = on`, every `pg_hba.conf` line `hostssl`), with a certificate from a CA made for
+//! the run; the URL asks for `sslmode=verify-full` with that CA as `sslrootcert`, so every test on it goes
+//! encrypted and checks the server's name, and a plaintext connection is refused.
+//!
 //! `pg_ctl` starts the server in a session of its own, so it outlives an xtask that ends without dropping the
 //! cluster. Two guards for that: SIGINT, SIGTERM and SIGHUP stop this run's clusters before xtask exits, and
 //! each start first stops the clusters an earlier run left behind (one killed outright, which nothing can
@@ -17,8 +21,10 @@ use crate::{run, workspace_root};
 
 pub struct Cluster {
     place: Place,
-    /// `postgres://keyturn@127.0.0.1:PORT/postgres`
+    /// `postgres://keyturn@127.0.0.1:PORT/postgres?sslmode=verify-full&sslrootcert=CA`
     pub url: String,
+    /// Another CA's certificate, which signed nothing of this cluster's: a client trusting it alone must refuse.
+    pub other_root: PathBuf,
 }
 
 /// Where a cluster lives and who runs its programs: all it takes to stop one, from `Drop`, from the signal
@@ -63,9 +69,17 @@ impl Cluster {
         let place = Place { data, bin, as_postgres };
         // From here on, dropping it (or a signal) stops and deletes whatever was made.
         LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(place.clone());
+        let certificates = root.join(format!("{CLUSTER_PREFIX}{}-tls", std::process::id()));
+        let _ = std::fs::remove_dir_all(&certificates);
+        std::fs::create_dir_all(&certificates)?;
+        let ca = certificates.join("ca.pem");
         let cluster = Self {
             place,
-            url: format!("postgres://keyturn@127.0.0.1:{port}/postgres"),
+            url: format!(
+                "postgres://keyturn@127.0.0.1:{port}/postgres?sslmode=verify-full&sslrootcert={}",
+                ca.display()
+            ),
+            other_root: certificates.join("other-ca.pem"),
         };
         let data = &cluster.place.data;
         println!("postgres: initdb in {}", data.display());
@@ -76,9 +90,30 @@ impl Cluster {
             .arg(data)
             .args(["-U", "keyturn", "--auth=trust", "-E", "UTF8", "--no-sync"])
             .stdout(std::process::Stdio::null()))?;
+        make_certificates(&certificates)?;
+        // The server's key and certificate in its data folder, its own (it refuses a key others can read).
+        for file in ["server.pem", "server.key"] {
+            std::fs::copy(certificates.join(file), data.join(file))?;
+        }
+        if cluster.place.as_postgres {
+            run(Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(data.join("server.pem"))
+                .arg(data.join("server.key")))?;
+        }
+        std::fs::set_permissions(
+            data.join("server.key"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )?;
+        // TLS only: a connection without it finds no line to match.
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n",
+        )?;
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off -c max_connections=300",
+             -c full_page_writes=off -c max_connections=300 -c ssl=on -c ssl_cert_file=server.pem \
+             -c ssl_key_file=server.key",
             data.display()
         );
         run(cluster
@@ -119,6 +154,7 @@ impl Place {
             .stderr(Stdio::null())
             .status();
         let _ = std::fs::remove_dir_all(&self.data);
+        let _ = std::fs::remove_dir_all(format!("{}-tls", self.data.display()));
         if let Some(parent) = self.data.parent() {
             let _ = std::fs::remove_dir(parent);
         }
@@ -314,6 +350,55 @@ fn is_root() -> bool {
 
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A CA for the run, the cluster's certificate from it (for 127.0.0.1 and localhost), and another CA that
+/// signed nothing, with `openssl`: EC P-256 keys, valid two days.
+fn make_certificates(dir: &Path) -> Result<()> {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .context("running openssl")?;
+        if !out.status.success() {
+            bail!("openssl {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    };
+    let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    for (name, subject) in [("ca", "/CN=Keyturn test CA"), ("other-ca", "/CN=Some other CA")] {
+        let (key_file, cert_file) = (format!("{name}.key"), format!("{name}.pem"));
+        let mut args = vec!["req", "-x509"];
+        args.extend(key);
+        args.extend(["-days", "2", "-subj", subject, "-keyout", &key_file, "-out", &cert_file]);
+        openssl(&args)?;
+    }
+    let mut request = vec!["req"];
+    request.extend(key);
+    request.extend(["-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr"]);
+    openssl(&request)?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ])
 }
 
 #[cfg(test)]

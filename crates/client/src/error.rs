@@ -95,8 +95,10 @@ impl Error {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let (code, message) = match response.json::<ErrorBody>().await {
-            Ok(body) => (body.error.code, body.error.message),
+        let body = crate::bounded_body(response).await.unwrap_or_default();
+        let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
+            // The server's own words may reach the app's log and the window: no control characters in them.
+            Ok(body) => (body.error.code, escape_controls(&body.error.message)),
             // A proxy's 401 without our body still means the session is over.
             Err(_) if status == 401 => (ErrorCode::Unauthenticated, format!("HTTP {status}")),
             Err(_) => (ErrorCode::Unknown, format!("HTTP {status}")),
@@ -128,6 +130,21 @@ fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<String
     None
 }
 
+/// `text` with each control character (line breaks, escape sequences, NUL) written as an escape (`\n`,
+/// `\u{1b}`), so text from a server cannot forge log lines or reach a terminal raw.
+pub fn escape_controls(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +170,14 @@ mod tests {
         let error = api(409, ErrorCode::DuplicateLabel);
         assert!(error.is(ErrorCode::DuplicateLabel));
         assert_eq!(Error::Network("reset".into()).code(), None);
+    }
+
+    #[test]
+    fn control_characters_from_a_server_are_escaped() {
+        assert_eq!(
+            escape_controls("Busy.\n2026-12-07 INFO forged line\u{1b}[31m"),
+            "Busy.\\n2026-12-07 INFO forged line\\u{1b}[31m"
+        );
+        assert_eq!(escape_controls("Plain words · ok"), "Plain words · ok");
     }
 }

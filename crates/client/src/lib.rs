@@ -175,8 +175,29 @@ impl Client {
     }
 }
 
+/// The most of one answer the client reads: every answer of the API is a few KiB at most, and a server (or
+/// something posing as one) must not make the app hold an unbounded body.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
 pub(crate) async fn json<T: DeserializeOwned>(response: Response) -> Result<T> {
-    response.json().await.map_err(|e| Error::Protocol(e.to_string()))
+    let body = bounded_body(response).await?;
+    serde_json::from_slice(&body).map_err(|e| Error::Protocol(e.to_string()))
+}
+
+/// The answer's body, read a chunk at a time and refused past [`MAX_ANSWER_BYTES`] (whatever its
+/// Content-Length says).
+pub(crate) async fn bounded_body(mut response: Response) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Error::from_transport)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(Error::Protocol(format!(
+                "the server's answer is over {} MiB",
+                MAX_ANSWER_BYTES / (1024 * 1024)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 pub(crate) fn expect_status(response: &Response, status: StatusCode) -> Result<()> {

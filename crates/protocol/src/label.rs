@@ -25,6 +25,22 @@ pub enum LabelError {
     InvisibleCharacter,
 }
 
+/// Letters and symbols that draw nothing, or blank space that is not a space: the Hangul fillers (choseong,
+/// jungseong, the filler and its half-width form) and the blank braille pattern. Unicode files them as letters
+/// and symbols, so no general category catches them, and they make "Mail\u{3164}" look like "Mail".
+const FILLERS: [char; 5] = ['\u{115F}', '\u{1160}', '\u{3164}', '\u{FFA0}', '\u{2800}'];
+
+/// Whether `c` hides or disguises text: a format character (text-direction overrides and isolates, zero-width
+/// characters, the byte-order mark), private use, unassigned, or one of the fillers. Labels refuse them; the
+/// server drops them from the client names it stores.
+pub fn is_invisible(c: char) -> bool {
+    FILLERS.contains(&c)
+        || matches!(
+            get_general_category(c),
+            GeneralCategory::Format | GeneralCategory::PrivateUse | GeneralCategory::Unassigned
+        )
+}
+
 impl Label {
     pub fn parse(input: &str) -> Result<Self, LabelError> {
         let label: String = input.trim().nfc().collect();
@@ -36,9 +52,7 @@ impl Label {
                 GeneralCategory::Control | GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator => {
                     return Err(LabelError::ControlCharacter);
                 }
-                GeneralCategory::Format | GeneralCategory::PrivateUse | GeneralCategory::Unassigned => {
-                    return Err(LabelError::InvisibleCharacter);
-                }
+                _ if is_invisible(c) => return Err(LabelError::InvisibleCharacter),
                 _ => {}
             }
         }
@@ -117,6 +131,12 @@ mod tests {
             "\u{FEFF}Mail",       // byte-order mark (Cf)
             "Mail \u{E000}",      // private use (Co)
             "Mail \u{0378}",      // unassigned (Cn)
+            "Mail\u{3164}",       // Hangul filler (Lo)
+            "\u{115F}Mail",       // Hangul choseong filler (Lo)
+            "Ma\u{1160}il",       // Hangul jungseong filler (Lo)
+            "Mail \u{FFA0}",      // half-width Hangul filler (Lo)
+            "Mail\u{2800}",       // braille pattern blank (So)
+            "\u{3164}",           // nothing visible at all
         ] {
             assert_eq!(Label::parse(sneaky), Err(LabelError::InvisibleCharacter), "{sneaky:?}");
         }

@@ -311,6 +311,16 @@ pub enum ActivityKind {
     /// someone knows the password.
     VerificationCodeAsked,
     PasswordChanged,
+    /// Two-factor authentication turned on (the first code confirmed).
+    SecondFactorOn,
+    /// Turned off by the user.
+    SecondFactorOff,
+    /// Turned off by support staff, for a user who lost the phone.
+    SecondFactorReset,
+    /// A recovery code used to sign in; `detail` says how many are left.
+    RecoveryCodeUsed,
+    /// A device signed out from another one, or by support (`address` null); `detail` names the device.
+    DeviceSignedOut,
     /// A kind from a newer server.
     #[serde(other)]
     Other,
@@ -326,6 +336,11 @@ pub struct ActivityEvent {
     pub label: Option<String>,
     /// The client's address; `null` when the server or support staff did it.
     pub address: Option<String>,
+    /// More about some kinds: the recovery codes left after `recovery_code_used` ("7"), the device a
+    /// `device_signed_out` names ("Keyturn 0.1.0 on Linux"); `null` otherwise.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub detail: Option<String>,
     /// An `app_sign_in` through the LDAP door (a mail server checking the password), not over HTTP: "Mail
     /// signed in over LDAP". `false` from a server that predates it.
     #[serde(default)]

@@ -24,6 +24,8 @@ pub struct ServerProcess {
     pub url: String,
     /// `127.0.0.1:PORT` of the LDAP door, when started with `--ldap-listen`.
     pub ldap: Option<String>,
+    /// `http://127.0.0.1:PORT/metrics`, when started with `--metrics-listen`.
+    pub metrics: Option<String>,
 }
 
 /// What adding an account found.
@@ -68,6 +70,7 @@ impl ServerProcess {
         };
         // One more line per other address asked for, in the order `serve` announces them.
         let mut ldap = None;
+        let mut metrics = None;
         let others = flags
             .iter()
             .filter(|f| ["--metrics-listen", "--ldap-listen"].contains(f))
@@ -78,10 +81,14 @@ impl ServerProcess {
             if let Some(at) = line.trim().strip_prefix("ldap on ldap://") {
                 ldap = Some(at.to_owned());
             }
+            if let Some(url) = line.trim().strip_prefix("metrics on ") {
+                metrics = Some(url.to_owned());
+            }
         }
         Ok(Self {
             url,
             ldap,
+            metrics,
             child,
             bin: bin.to_owned(),
             db: db.to_owned(),

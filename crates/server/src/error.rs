@@ -182,6 +182,7 @@ impl From<StoreError> for ApiError {
             StoreError::LimitReached => ApiError::LimitReached,
             StoreError::IdempotencyMismatch => ApiError::IdempotencyMismatch,
             StoreError::SecondFactorEnabled => ApiError::SecondFactorEnabled,
+            StoreError::SessionEnded => ApiError::Unauthenticated,
             other => ApiError::Internal(other.into()),
         }
     }

@@ -52,7 +52,7 @@ fn layer(file: &str) -> Option<u8> {
     let top = file.split('/').next().unwrap_or(file).trim_end_matches(".rs");
     match top {
         "store" | "throttle" | "credentials" | "verified_cache" | "second_factor" | "session_token"
-        | "password_policy" | "clock" | "client_address" | "metrics" | "state" => Some(0),
+        | "password_policy" | "clock" | "client_address" | "metrics" | "state" | "connections" => Some(0),
         "account" => Some(1),
         "routes" | "ldap" | "extract" | "error" => Some(2),
         "lib" | "cli" | "config_file" | "serve" | "admin" | "main" | "testkit" | "layers" => Some(3),

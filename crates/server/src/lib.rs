@@ -29,6 +29,7 @@ pub mod cli;
 mod client_address;
 pub mod clock;
 mod config_file;
+pub mod connections;
 mod credentials;
 mod error;
 mod extract;
@@ -49,7 +50,6 @@ mod throttle;
 mod verified_cache;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, Request};
@@ -125,10 +125,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let purge = tokio::spawn(purge_expired(state.clone()));
-    let app = router(state);
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = state.connections;
+    let served = connections::serve(listener, router(state), limits, shutdown).await;
     purge.abort();
     served
 }
@@ -139,9 +137,8 @@ pub async fn run_metrics(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, metrics::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.connections;
+    connections::serve(listener, metrics::router(state), limits, shutdown).await
 }
 
 /// Every `purge_every`, for as long as the server runs: deletes expired sessions and old idempotency keys, and

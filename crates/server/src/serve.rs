@@ -53,6 +53,16 @@ pub(crate) struct ServeArgs {
     /// the host names of the services a new password may sign in to.
     #[arg(long = "service", env = "KEYTURN_SERVICES", value_delimiter = ',', value_parser = service)]
     services: Vec<ServiceInfo>,
+    /// Connections the API keeps open at most; more wait until one closes. Default: sized for the machine
+    /// (the open-file limit, less 256).
+    #[arg(long, env = "KEYTURN_MAX_CONNECTIONS", default_value_t = crate::connections::default_max_connections())]
+    max_connections: usize,
+    /// Seconds a client has to send a request's header (an idle connection is closed after as long).
+    #[arg(long, env = "KEYTURN_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a client has to send a request's whole body.
+    #[arg(long, env = "KEYTURN_BODY_TIMEOUT", default_value_t = 10)]
+    body_timeout: u64,
     #[command(flatten)]
     ldap: LdapArgs,
 }
@@ -131,6 +141,11 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: args.trusted_proxies,
         require_second_factor: args.require_second_factor,
         services: args.services,
+        connections: crate::connections::ConnectionLimits {
+            max_connections: args.max_connections.max(1),
+            header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+            body_timeout: std::time::Duration::from_secs(args.body_timeout.max(1)),
+        },
         ..Options::default()
     };
     let state = AppState::new(store.clone(), Arc::new(SystemClock), options)?;
@@ -214,10 +229,22 @@ fn init_logs(json: bool) {
     }
 }
 
+/// A listener with a backlog of 4,096 (the kernel's own cap, `somaxconn`, applies): a burst of connections
+/// waits there to be accepted rather than have its handshakes dropped and retried seconds later, as beyond
+/// tokio's default of 1,024.
 async fn bind(at: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(at)
-        .await
-        .with_context(|| format!("listening on {at} for {what}"))
+    let listen = || -> std::io::Result<TcpListener> {
+        let socket = if at.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        socket.bind(at)?;
+        socket.listen(4096)
+    };
+    listen().with_context(|| format!("listening on {at} for {what}"))
 }
 
 /// The LDAPS server configuration from PEM files, with ring as the one crypto provider.

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use keyturn_protocol::wire::ServiceInfo;
+
+use crate::connections::ConnectionLimits;
 use keyturn_protocol::{AppPasswordId, Scope, Verifier, VerifierParams};
 
 use crate::client_address::TrustedProxies;
@@ -34,6 +36,8 @@ pub struct Options {
     pub require_second_factor: bool,
     /// The operator's mail and calendar services, published at `/v1/config` for the reveal to name.
     pub services: Vec<ServiceInfo>,
+    /// How many connections may be open, and how long a request's header and body may take.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for Options {
@@ -45,6 +49,7 @@ impl Default for Options {
             purge_every: std::time::Duration::from_secs(3600),
             require_second_factor: false,
             services: Vec::new(),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -67,6 +72,7 @@ pub struct Shared {
     pub(crate) purge_every: std::time::Duration,
     pub(crate) require_second_factor: bool,
     pub(crate) services: Vec<ServiceInfo>,
+    pub(crate) connections: ConnectionLimits,
     /// Requests per route, and the counters of the parts above, for `GET /metrics`.
     pub(crate) metrics: Metrics,
     /// When each password's refusal for a scope (`None`: for asking none) was last audited
@@ -98,6 +104,7 @@ impl AppState {
             purge_every: options.purge_every,
             require_second_factor: options.require_second_factor,
             services: options.services,
+            connections: options.connections,
             scope_refusals: quick_cache::sync::Cache::new(SCOPE_REFUSALS_KEPT),
         })))
     }

@@ -74,3 +74,57 @@ async fn a_loopback_server_is_reached_directly_whatever_the_proxy_variables_say(
         &["NO_PROXY", "no_proxy", "REQUEST_METHOD"],
     );
 }
+
+/// A server on loopback that answers every request with `status` and `body` (chunked: no length to trust),
+/// as something posing as the account server might.
+async fn posing_server(status: &'static str, body: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let head = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                for chunk in body.chunks(64 * 1024) {
+                    let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+                    if stream.write_all(&framed).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = stream.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn the_client_reads_at_most_one_mib_of_an_answer() {
+    // A valid JSON string of 2 MiB: read whole, it would parse (and be held).
+    let huge = [b"\"".as_slice(), &vec![b'a'; 2 * 1024 * 1024], b"\""].concat();
+    let client = keyturn_client::Client::new(&posing_server("200 OK", huge).await).unwrap();
+    let error = client.config().await.expect_err("a 2 MiB answer is refused");
+    assert!(error.to_string().contains("over 1 MiB"), "{error}");
+    // Just under the bound is read (and then found not to be a config).
+    let under = [b"\"".as_slice(), &vec![b'a'; 1024 * 1024 - 2], b"\""].concat();
+    let client = keyturn_client::Client::new(&posing_server("200 OK", under).await).unwrap();
+    let error = client.config().await.err().unwrap();
+    assert!(!error.to_string().contains("over 1 MiB"), "{error}");
+}
+
+#[tokio::test]
+async fn a_servers_message_reaches_the_app_with_its_control_characters_escaped() {
+    let body = br#"{"error":{"code":"something_new","message":"Busy.\n2026-12-07T00:00:00Z INFO forged\u001b[31m"}}"#;
+    let client = keyturn_client::Client::new(&posing_server("503 Service Unavailable", body.to_vec()).await).unwrap();
+    let keyturn_client::Error::Api(failure) = client.config().await.err().unwrap() else {
+        panic!("an API failure")
+    };
+    assert_eq!(failure.message, "Busy.\\n2026-12-07T00:00:00Z INFO forged\\u{1b}[31m");
+    assert!(!failure.message.chars().any(char::is_control));
+}

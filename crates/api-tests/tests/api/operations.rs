@@ -300,3 +300,65 @@ fn serve_answers_metrics_only_on_the_metrics_address_it_prints_second() {
         "stops cleanly, the metrics server with it"
     );
 }
+
+/// Resident memory of a process now (`VmRSS`), from `/proc/PID/status`.
+fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+/// The series of `keyturn_http_requests_total` and `keyturn_http_request_duration_seconds` (one line each per
+/// label set: the counter's, and the histogram's `_count`).
+async fn request_series(http: &reqwest::Client, metrics: &str) -> usize {
+    let text = http.get(metrics).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("keyturn_http_requests_total{")
+                || l.starts_with("keyturn_http_request_duration_seconds_count{")
+        })
+        .count()
+}
+
+/// Methods a client makes up are counted as `other`: 10,000 distinct ones on a known path add two series at
+/// most (`other` and its status), and the server's memory stays where it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_made_up_methods_leave_the_metrics_and_the_memory_flat() {
+    const METHODS: usize = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let server = keyturn_server_process::ServerProcess::start_with(
+        std::path::Path::new(BIN),
+        &dir.path().join("keyturn.db"),
+        None,
+        &["--metrics-listen", "127.0.0.1:0"],
+    )
+    .unwrap();
+    let metrics = server.metrics.clone().unwrap();
+    let http = reqwest::Client::new();
+    let config = format!("{}/v1/config", server.url);
+    // Warm up: the series of the methods a client really uses, and the allocator's first arenas.
+    for _ in 0..200 {
+        http.get(&config).send().await.unwrap();
+        let other = reqwest::Method::from_bytes(b"WARM").unwrap();
+        http.request(other, &config).send().await.unwrap();
+    }
+    let series_before = request_series(&http, &metrics).await;
+    let memory_before = resident_bytes(server.pid());
+    for n in 0..METHODS {
+        let method = reqwest::Method::from_bytes(format!("FOO{n}").as_bytes()).unwrap();
+        let status = http.request(method, &config).send().await.unwrap().status();
+        assert_eq!(status, 405);
+    }
+    let series_after = request_series(&http, &metrics).await;
+    let memory_after = resident_bytes(server.pid());
+    assert_eq!(series_after, series_before, "made-up methods made new series");
+    let grown = memory_after.saturating_sub(memory_before);
+    println!("10,000 made-up methods: {series_before} series before and after; resident memory grew {grown} bytes");
+    assert!(grown < 2 * 1024 * 1024, "the server's memory grew {grown} bytes");
+    let text = http.get(&metrics).send().await.unwrap().text().await.unwrap();
+    assert!(
+        text.contains(r#"keyturn_http_requests_total{method="other",route="/v1/config",status="405"}"#),
+        "{text}"
+    );
+    assert!(!text.contains("FOO"), "a made-up method is a label");
+}

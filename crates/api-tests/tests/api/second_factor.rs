@@ -322,3 +322,128 @@ async fn confirming_with_nothing_pending_is_no_guess() {
         "not throttled by the confirmations that had nothing to confirm"
     );
 }
+
+/// Recent Activity tells the whole story of the second factor and of devices, each in its own kind: turned
+/// on, a recovery code used (with how many are left), a device signed out from another, turned off, and a
+/// support reset (no address: support did it).
+#[tokio::test]
+async fn recent_activity_names_each_second_factor_and_device_event() {
+    use keyturn_protocol::wire::ActivityKind;
+    let app = spawn_app().await;
+    let (user, totp_secret, recovery) = user_with_second_factor(&app).await;
+    let laptop = app
+        .client
+        .sign_in_with_code(&user.email, &secret(PASSWORD), Some(&secret(&recovery[0])))
+        .await
+        .unwrap();
+    let laptop = app.client.session(laptop.token);
+    let others: Vec<_> = user
+        .session
+        .sessions()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| !s.current)
+        .collect();
+    assert_eq!(others.len(), 1);
+    user.session.end_session(&others[0].id).await.unwrap();
+    assert!(laptop.account().await.is_err());
+    user.session
+        .disable_totp(&secret(PASSWORD), &secret(&code(&app, &totp_secret, 0)))
+        .await
+        .unwrap();
+    app.clock.advance(Duration::seconds(30));
+    let again = user.session.enrol_totp(&secret(PASSWORD)).await.unwrap();
+    user.session
+        .confirm_totp(&secret(&code(&app, &again.secret, 0)))
+        .await
+        .unwrap();
+    let reset = crate::admin_cli::run::admin(app.db_arg(), &["second-factor", "reset", &user.email]);
+    assert!(reset.status.success(), "{}", String::from_utf8_lossy(&reset.stderr));
+
+    // The reset signed every device out: the user signs in again, with the password alone now.
+    let after = app.client.sign_in(&user.email, &secret(PASSWORD)).await.unwrap();
+    let events = app.client.session(after.token).activity(None).await.unwrap();
+    // Support's reset is stamped by the wall clock, the rest by the test's: compared as a set, not in order.
+    let line = |kind: ActivityKind, detail: Option<&str>, address: bool| {
+        (format!("{kind:?}"), detail.map(str::to_owned), address)
+    };
+    let mut told: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind != ActivityKind::SignIn)
+        .map(|e| line(e.kind, e.detail.as_deref(), e.address.is_some()))
+        .collect();
+    let left = (RECOVERY_CODES - 1).to_string();
+    let mut expected = vec![
+        line(ActivityKind::SecondFactorReset, None, false),
+        line(ActivityKind::SecondFactorOn, None, true),
+        line(ActivityKind::SecondFactorOff, None, true),
+        line(ActivityKind::DeviceSignedOut, Some(&others[0].client), true),
+        line(ActivityKind::RecoveryCodeUsed, Some(&left), true),
+        line(ActivityKind::SecondFactorOn, None, true),
+    ];
+    told.sort();
+    expected.sort();
+    assert_eq!(told, expected);
+}
+
+/// Turning two-factor authentication on or off signs every other device out (the one that did it stays);
+/// support's reset signs out every device.
+#[tokio::test]
+async fn turning_it_on_or_off_signs_every_other_device_out_and_a_reset_every_device() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let laptop = app.client.sign_in(&user.email, &secret(PASSWORD)).await.unwrap();
+    let laptop = app.client.session(laptop.token);
+    let enrolment = user.session.enrol_totp(&secret(PASSWORD)).await.unwrap();
+    user.session
+        .confirm_totp(&secret(&code(&app, &enrolment.secret, 0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        laptop.account().await.refused(),
+        Some(ErrorCode::Unauthenticated),
+        "on: the laptop is out"
+    );
+    assert!(
+        user.session.account().await.is_ok(),
+        "the device that turned it on stays"
+    );
+
+    app.clock.advance(Duration::seconds(30));
+    let phone = app
+        .client
+        .sign_in_with_code(
+            &user.email,
+            &secret(PASSWORD),
+            Some(&secret(&code(&app, &enrolment.secret, 0))),
+        )
+        .await
+        .unwrap();
+    let phone = app.client.session(phone.token);
+    app.clock.advance(Duration::seconds(30));
+    user.session
+        .disable_totp(&secret(PASSWORD), &secret(&code(&app, &enrolment.secret, 0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        phone.account().await.refused(),
+        Some(ErrorCode::Unauthenticated),
+        "off: the phone is out"
+    );
+    assert!(user.session.account().await.is_ok());
+
+    app.clock.advance(Duration::seconds(30));
+    let again = user.session.enrol_totp(&secret(PASSWORD)).await.unwrap();
+    user.session
+        .confirm_totp(&secret(&code(&app, &again.secret, 0)))
+        .await
+        .unwrap();
+    let reset = crate::admin_cli::run::admin(app.db_arg(), &["second-factor", "reset", &user.email]);
+    assert!(reset.status.success(), "{}", String::from_utf8_lossy(&reset.stderr));
+    assert_eq!(
+        user.session.account().await.refused(),
+        Some(ErrorCode::Unauthenticated),
+        "reset: every device is out"
+    );
+}

@@ -129,6 +129,14 @@ async fn with_it_required_an_app_password_made_earlier_keeps_working_after_a_res
         app.client.whoami(&user.email, &password).await.is_ok(),
         "the mail client stays signed in"
     );
-    let refused = user.session.send_create(&create_request("Calendar"), &new_key()).await;
+    // The reset signed the user's devices out; signed in again (with the password alone now), a new password
+    // needs two-factor authentication turned on first.
+    assert_eq!(user.session.account().await.refused(), Some(ErrorCode::Unauthenticated));
+    let again = app.client.sign_in(&user.email, &secret(PASSWORD)).await.unwrap();
+    let refused = app
+        .client
+        .session(again.token)
+        .send_create(&create_request("Calendar"), &new_key())
+        .await;
     assert_eq!(refused.refused(), Some(ErrorCode::SecondFactorRequired));
 }

@@ -262,3 +262,102 @@ async fn a_sign_in_rehashes_a_password_stored_with_older_parameters() {
     );
     assert!(app.client.sign_in("ann@example.com", &secret(PASSWORD)).await.is_ok());
 }
+
+/// The account's write lock, held by the test as a password change holds it: on SQLite the write lock, on
+/// PostgreSQL the account's row. What the held transaction then does commits before any waiting write.
+async fn hold_the_accounts_lock<'a>(db: &'a sqlx::AnyPool, email: &str) -> sqlx::Transaction<'a, sqlx::Any> {
+    let mut held = db.begin().await.unwrap();
+    sqlx::query("UPDATE accounts SET email = email WHERE email = $1")
+        .bind(email)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    held
+}
+
+/// A create that passed its session check and then waits for the account's lock while a password change
+/// (here: its session deleted, as a change from another device does) commits, is refused: it checks its
+/// session again under the lock, and makes nothing that would outlive the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_that_waited_out_the_end_of_its_session_is_refused() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let db = app.db().await;
+    let mut held = hold_the_accounts_lock(&db, &user.email).await;
+    let session = user.session.clone();
+    let create = tokio::spawn(async move { session.create_app_password("Mail").await });
+    // The request reaches the lock and waits there.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(!create.is_finished(), "the create waits for the account's lock");
+    sqlx::query("DELETE FROM sessions WHERE account_id = (SELECT id FROM accounts WHERE email = $1)")
+        .bind(&user.email)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    held.commit().await.unwrap();
+    let result = create.await.unwrap();
+    assert_eq!(result.refused(), Some(ErrorCode::Unauthenticated));
+    let made: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM app_passwords")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(made, 0, "nothing outlives the end of the session");
+}
+
+/// A sign-in whose password was right when checked, but changed before its session was stored, is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_that_waited_out_a_password_change_is_refused() {
+    let app = spawn_app().await;
+    app.add_account("ann@example.com", PASSWORD).await;
+    let db = app.db().await;
+    let mut held = hold_the_accounts_lock(&db, "ann@example.com").await;
+    let client = app.client.clone();
+    let sign_in = tokio::spawn(async move { client.sign_in("ann@example.com", &secret(PASSWORD)).await });
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(!sign_in.is_finished(), "the sign-in waits for the account's lock");
+    // The change: another hash, as a new password gets (any text will do: nothing verifies against it here).
+    sqlx::query("UPDATE accounts SET password_hash = 'changed meanwhile' WHERE email = $1")
+        .bind("ann@example.com")
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    held.commit().await.unwrap();
+    let result = sign_in.await.unwrap();
+    assert_eq!(result.refused(), Some(ErrorCode::InvalidCredentials));
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0);
+}
+
+/// A password change racing 50 creates from another device: once it is done, none of them is standing
+/// (each was refused, or made before the change and revoked by it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_racing_fifty_creates_leaves_none_of_them_standing() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let other = app.client.sign_in(&user.email, &secret(PASSWORD)).await.unwrap();
+    let other = app.client.session(other.token);
+    let creates: Vec<_> = (0..50)
+        .map(|n| {
+            let other = other.clone();
+            tokio::spawn(async move { other.create_app_password(&format!("App {n}")).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    user.session
+        .change_password(&secret(PASSWORD), &secret("a brand new passphrase here"))
+        .await
+        .unwrap();
+    let mut made = 0;
+    for create in creates {
+        made += usize::from(create.await.unwrap().is_ok());
+    }
+    let standing = user.session.list_app_passwords().await.unwrap();
+    assert!(
+        standing.is_empty(),
+        "{} of {made} made are standing after the change",
+        standing.len()
+    );
+}

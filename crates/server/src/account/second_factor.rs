@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 use super::attempt::{attempt, Checked};
 use super::{check_current_password, Caller, Refusal};
 use crate::second_factor as totp;
+use crate::session_token::TokenHash;
 use crate::store::{AccountId, AuditKind};
 use crate::throttle::Kind;
 use crate::AppState;
@@ -37,6 +38,7 @@ pub async fn confirm_second_factor(
     account: &AccountId,
     email: &Email,
     code: &str,
+    session: &TokenHash,
     caller: Caller,
 ) -> Result<Vec<String>, Refusal> {
     let now = app.clock.now();
@@ -54,7 +56,7 @@ pub async fn confirm_second_factor(
             // Only the secret the code was checked against: a setup restarted meanwhile is not turned on.
             Some(step) => {
                 app.store
-                    .enable_second_factor(account, &pending.secret, step, &hashes, caller.origin(), now)
+                    .enable_second_factor(account, &pending.secret, step, &hashes, session, caller.origin(), now)
                     .await?
             }
             None => false,
@@ -78,6 +80,7 @@ pub async fn disable_second_factor(
     email: &Email,
     current_password: SecretString,
     code: &str,
+    session: &TokenHash,
     caller: Caller,
 ) -> Result<(), Refusal> {
     check_current_password(app, account, email, current_password, "turning two-factor off", caller).await?;
@@ -86,7 +89,13 @@ pub async fn disable_second_factor(
     }
     verify_code(app, account, email, caller, code).await?;
     app.store
-        .remove_second_factor(account, AuditKind::SecondFactorOff, caller.origin(), app.clock.now())
+        .remove_second_factor(
+            account,
+            AuditKind::SecondFactorOff,
+            Some(session),
+            caller.origin(),
+            app.clock.now(),
+        )
         .await?;
     tracing::info!("two-factor authentication turned off");
     Ok(())

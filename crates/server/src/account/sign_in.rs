@@ -1,14 +1,14 @@
 //! The primary password: signing in, and proving it again before a change.
 
 use chrono::{DateTime, Utc};
-use keyturn_protocol::Email;
+use keyturn_protocol::{Email, Verifier};
 use secrecy::SecretString;
 
 use super::attempt::{attempt, Checked};
 use super::second_factor::verify_code;
 use super::{claimed_email, Caller, Refusal};
 use crate::session_token::SessionToken;
-use crate::store::{AccountId, AuditKind};
+use crate::store::{AccountId, AuditKind, StoreError};
 use crate::throttle::Kind;
 use crate::AppState;
 
@@ -67,11 +67,21 @@ pub async fn sign_in(
         };
         verify_code(app, &account.id, &account.email, caller, code).await?;
     }
-    if stored_params != Some(app.params) {
-        rehash(app, &account.id, password).await;
-    }
+    let checked = if stored_params != Some(app.params) {
+        rehash(app, &account.id, account.password.clone(), password).await
+    } else {
+        account.password.clone()
+    };
     let (token, token_hash) = SessionToken::issue();
-    let expires_at = app.store.insert_session(&token_hash, &account.id, client, now).await?;
+    // Only if the password checked is still the account's: a change that committed meanwhile wins.
+    let expires_at = app
+        .store
+        .insert_session(&token_hash, &account.id, client, &checked, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::PasswordChanged => Refusal::WrongPassword,
+            e => e.into(),
+        })?;
     app.store
         .record(&account.id, caller.origin(), AuditKind::SignIn, now)
         .await?;
@@ -119,13 +129,24 @@ pub async fn check_current_password(
 }
 
 /// The password was stored with older argon2 parameters: now that it is known, store it with the current ones.
-/// Best effort: a sign-in never fails for it.
-async fn rehash(app: &AppState, account: &AccountId, password: SecretString) {
+/// Best effort: a sign-in never fails for it. The hash stored now: the new one, or `old` when it was not
+/// replaced (a failure, or a password change meanwhile, which the session's insert then finds).
+async fn rehash(app: &AppState, account: &AccountId, old: Verifier, password: SecretString) -> Verifier {
     match app.argon2.hash_password(password, app.params).await {
-        Ok(hash) => match app.store.rehash_password(account, &hash).await {
-            Ok(()) => tracing::info!("primary password rehashed with the current parameters"),
-            Err(e) => tracing::warn!(error = %e, "could not store the rehashed password"),
+        Ok(hash) => match app.store.rehash_password(account, &old, &hash).await {
+            Ok(true) => {
+                tracing::info!("primary password rehashed with the current parameters");
+                hash
+            }
+            Ok(false) => old,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not store the rehashed password");
+                old
+            }
         },
-        Err(e) => tracing::warn!(error = %e, "could not rehash the password"),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not rehash the password");
+            old
+        }
     }
 }

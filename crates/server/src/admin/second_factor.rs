@@ -59,7 +59,13 @@ pub async fn second_factor_status(store: &Store, email: &str, json: bool, out: &
 pub async fn second_factor_reset(store: &Store, email: &str, out: &mut dyn Write) -> anyhow::Result<()> {
     let account = account(store, email).await?;
     let removed = store
-        .remove_second_factor(&account.id, AuditKind::SecondFactorReset, Origin::AdminCli, Utc::now())
+        .remove_second_factor(
+            &account.id,
+            AuditKind::SecondFactorReset,
+            None,
+            Origin::AdminCli,
+            Utc::now(),
+        )
         .await?;
     if removed {
         writeln!(

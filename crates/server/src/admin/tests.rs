@@ -25,7 +25,10 @@ async fn a_session_is_active_until_its_idle_or_absolute_end_then_lapsed() {
         .await
         .unwrap();
     let (_, hash) = SessionToken::issue();
-    store.insert_session(&hash, &account.id, "curl/8", at(0)).await.unwrap();
+    store
+        .insert_session(&hash, &account.id, "curl/8", &account.password, at(0))
+        .await
+        .unwrap();
 
     assert_eq!(listed(&store, at(1)).await[0]["state"], "active");
     assert_eq!(listed(&store, at(1)).await[0]["client"], "curl/8");

@@ -68,6 +68,7 @@ pub async fn create(
     let expires_at = expiry(request.expires_in_days, now)?;
     let new = NewAppPassword {
         account: &session.account,
+        session: &session.token,
         key: &key,
         fingerprint: &RequestFingerprint::of(&label, &verifier, &lookup_tag, scopes, request.expires_in_days),
         label: &label,

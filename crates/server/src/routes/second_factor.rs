@@ -64,6 +64,7 @@ pub async fn confirm(
         &session.account,
         &session.email,
         &request.code,
+        &session.token,
         Caller::Client(ip),
     )
     .await?;
@@ -93,6 +94,7 @@ pub async fn disable(
         &session.email,
         password,
         &request.code,
+        &session.token,
         Caller::Client(ip),
     )
     .await?;

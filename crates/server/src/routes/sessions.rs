@@ -105,13 +105,14 @@ pub async fn end_session(
 const MAX_CLIENT_CHARS: usize = 100;
 
 /// The app that signed in, in words, from its User-Agent: Keyturn's own `Keyturn/0.1.0 (Linux)` reads
-/// "Keyturn 0.1.0 on Linux"; anything else is kept as sent, without control characters and cut to
-/// [`MAX_CLIENT_CHARS`]; none at all is [`UNKNOWN_CLIENT`].
+/// "Keyturn 0.1.0 on Linux"; anything else is kept as sent, without control characters, text-direction
+/// overrides or other invisible characters (so no name can disguise itself as another in Signed-In Devices),
+/// cut to [`MAX_CLIENT_CHARS`]; none at all is [`UNKNOWN_CLIENT`].
 fn client_name(user_agent: Option<&str>) -> String {
     let cleaned: String = user_agent
         .unwrap_or_default()
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !keyturn_protocol::label::is_invisible(*c))
         .take(MAX_CLIENT_CHARS)
         .collect();
     let cleaned = cleaned.trim();
@@ -146,12 +147,24 @@ mod tests {
         assert_eq!(client_name(Some("  ")), UNKNOWN_CLIENT);
     }
 
+    #[test]
+    fn text_direction_overrides_and_invisible_characters_are_dropped() {
+        // "Keyturn on Linux" spelt backwards behind a right-to-left override would read as it.
+        assert_eq!(client_name(Some("\u{202E}xuniL no nruteyK")), "xuniL no nruteyK");
+        assert_eq!(
+            client_name(Some("Mail\u{2066}\u{200F}\u{061C}\u{3164}\u{2800} app")),
+            "Mail app"
+        );
+        assert_eq!(client_name(Some("\u{202E}\u{3164}")), UNKNOWN_CLIENT);
+    }
+
     proptest! {
         #[test]
         fn a_name_is_short_and_has_no_control_characters(agent in "[\\s\\S]{0,300}") {
             let name = client_name(Some(&agent));
             prop_assert!(name.chars().count() <= MAX_CLIENT_CHARS);
             prop_assert!(!name.chars().any(char::is_control));
+            prop_assert!(!name.chars().any(keyturn_protocol::label::is_invisible));
             prop_assert!(!name.is_empty());
         }
     }

@@ -108,14 +108,23 @@ impl Store {
             .collect()
     }
 
-    /// Replaces the stored hash of the same primary password, made with the server's current parameters.
-    pub async fn rehash_password(&self, account: &AccountId, password: &Verifier) -> Result<(), StoreError> {
-        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
-            .bind(password.as_str())
+    /// Replaces the stored hash `old` of the primary password with `new`, the same password hashed with the
+    /// server's current parameters: only if `old` is still the one stored (a change meanwhile is kept, never
+    /// overwritten with the old password). Whether it replaced it.
+    pub async fn rehash_password(
+        &self,
+        account: &AccountId,
+        old: &Verifier,
+        new: &Verifier,
+    ) -> Result<bool, StoreError> {
+        let replaced = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+            .bind(new.as_str())
             .bind(account.as_str())
+            .bind(old.as_str())
             .execute(&self.pool)
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected();
+        Ok(replaced == 1)
     }
 
     /// Sets a new primary password and, in the same transaction, revokes every app-specific password and

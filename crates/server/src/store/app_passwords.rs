@@ -4,6 +4,8 @@ use keyturn_protocol::{AppPasswordId, ErrorCode, Label, LookupTag, Scopes, Verif
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
+use crate::session_token::TokenHash;
+
 use super::idempotency::{self, IdempotencyKey, RequestFingerprint};
 use super::{audit, is_limit_trigger, is_unique_violation, millis, optional_millis};
 use super::{count, AccountId, AuditKind, Backend, Origin, Store, StoreError};
@@ -51,6 +53,8 @@ pub struct Candidate {
 
 pub struct NewAppPassword<'a> {
     pub account: &'a AccountId,
+    /// The session asking: checked again inside the write, so a password change that ended it meanwhile wins.
+    pub session: &'a TokenHash,
     pub key: &'a IdempotencyKey,
     pub fingerprint: &'a RequestFingerprint,
     pub label: &'a Label,
@@ -78,6 +82,17 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<CreateOutcome, StoreError> {
         let mut tx = self.begin_write(new.account).await?;
+        // The session again, under the account's write lock: a password change (which ends every other
+        // session and revokes every app password) that committed after this request's own check must not be
+        // outlived by a password this request makes.
+        let live: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sessions WHERE token_hash = $1 AND account_id = $2")
+            .bind(new.session.as_str())
+            .bind(new.account.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if live.is_none() {
+            return Err(StoreError::SessionEnded);
+        }
         if let Some(answer) = idempotency::earlier_answer(&mut tx, new.account, new.key, new.fingerprint, now).await? {
             return Ok(CreateOutcome::Replayed(answer));
         }

@@ -64,6 +64,11 @@ impl AuditKind {
         }
     }
 
+    /// Whether Recent Activity shows the event's detail as is: the recovery codes left, the device signed out.
+    fn shows_its_detail(self) -> bool {
+        matches!(self, AuditKind::RecoveryCodeUsed | AuditKind::SessionEnded)
+    }
+
     /// Whether the event's detail is the label of one app-specific password.
     fn names_a_password(self) -> bool {
         matches!(
@@ -80,7 +85,7 @@ impl AuditKind {
 
 /// What recent activity shows of the audit trail, and how it names each kind; the rest (sign-outs, failed app
 /// sign-ins, scope refusals, two-factor steps) support staff see in `audit`.
-const ACTIVITY: [(AuditKind, ActivityKind); 11] = [
+const ACTIVITY: [(AuditKind, ActivityKind); 16] = [
     (AuditKind::Created, ActivityKind::AppPasswordCreated),
     (AuditKind::Renamed, ActivityKind::AppPasswordRenamed),
     (AuditKind::Revoked, ActivityKind::AppPasswordRevoked),
@@ -92,6 +97,11 @@ const ACTIVITY: [(AuditKind, ActivityKind); 11] = [
     (AuditKind::FailedSignIn, ActivityKind::FailedSignIn),
     (AuditKind::SecondFactorAsked, ActivityKind::VerificationCodeAsked),
     (AuditKind::PasswordChanged, ActivityKind::PasswordChanged),
+    (AuditKind::SecondFactorOn, ActivityKind::SecondFactorOn),
+    (AuditKind::SecondFactorOff, ActivityKind::SecondFactorOff),
+    (AuditKind::SecondFactorReset, ActivityKind::SecondFactorReset),
+    (AuditKind::RecoveryCodeUsed, ActivityKind::RecoveryCodeUsed),
+    (AuditKind::SessionEnded, ActivityKind::DeviceSignedOut),
 ];
 
 /// Where a change came from: a client's address, or support staff at the admin CLI.
@@ -159,8 +169,9 @@ impl Store {
         // (sqlx's `Any` binds no arrays, and its query builder writes `?`, which PostgreSQL does not take), so a
         // kind added to ACTIVITY fails the build below until it has its `$n` here.
         const SQL: &str = "SELECT at, kind, detail, client_addr FROM audit_events
-             WHERE account_id = $1 AND kind IN ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-             ORDER BY at DESC, id DESC LIMIT $13";
+             WHERE account_id = $1
+               AND kind IN ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+             ORDER BY at DESC, id DESC LIMIT $18";
         const _: () = assert!(parameters(SQL) == ACTIVITY.len() + 2, "one `$n` per kind of ACTIVITY");
         let mut query = sqlx::query(SQL).bind(account.as_str());
         for (kind, _) in ACTIVITY {
@@ -179,7 +190,8 @@ impl Store {
                 Ok(ActivityEvent {
                     at: from_millis(r.try_get("at")?)?,
                     kind: shown,
-                    label: kind.names_a_password().then_some(detail),
+                    label: kind.names_a_password().then(|| detail.clone()),
+                    detail: kind.shows_its_detail().then_some(detail).filter(|d| !d.is_empty()),
                     address: address.parse::<IpAddr>().ok().map(|ip| ip.to_string()),
                     over_ldap: kind == AuditKind::LdapSignIn,
                 })

@@ -64,6 +64,12 @@ pub enum StoreError {
     LimitReached,
     #[error("the idempotency key was used for a different request")]
     IdempotencyMismatch,
+    /// The session the request came with ended (a password change, a sign-out) before its write.
+    #[error("the session ended")]
+    SessionEnded,
+    /// The primary password changed after it was checked, before the sign-in's session was stored.
+    #[error("the password changed meanwhile")]
+    PasswordChanged,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]

@@ -2,11 +2,12 @@
 //! it accepted, and its recovery codes' hashes. Every change is audited in the same transaction.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use zeroize::Zeroizing;
 
 use super::audit::{record_in, AuditKind, Origin};
 use super::{count, from_millis, millis, AccountId, Store, StoreError};
+use crate::session_token::TokenHash;
 
 /// An account's second factor as stored.
 pub struct SecondFactorRow {
@@ -76,12 +77,17 @@ impl Store {
 
     /// Turns the pending enrolment with `secret` on, its first code's `step` accepted, with new recovery codes
     /// (their hashes). `Ok(false)` when that secret is not (or no longer) the one pending.
+    ///
+    /// Every session but `keep` (the one turning it on) ends: one signed in with the password alone is not
+    /// left standing beside the second factor.
+    #[allow(clippy::too_many_arguments)]
     pub async fn enable_second_factor(
         &self,
         account: &AccountId,
         secret: &str,
         step: u64,
         recovery_hashes: &[String],
+        keep: &TokenHash,
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
@@ -111,6 +117,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        end_other_sessions(&mut tx, account, Some(keep)).await?;
         record_in(&mut tx, account, origin, AuditKind::SecondFactorOn, "", now).await?;
         tx.commit().await?;
         Ok(true)
@@ -151,7 +158,22 @@ impl Store {
         .await?
         .rows_affected();
         if used == 1 {
-            record_in(&mut tx, account, origin, AuditKind::RecoveryCodeUsed, "", now).await?;
+            // How many are left, in the same transaction: the line says it ("7"), so the user knows when to
+            // make new ones.
+            let left: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL")
+                    .bind(account.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            record_in(
+                &mut tx,
+                account,
+                origin,
+                AuditKind::RecoveryCodeUsed,
+                &left.to_string(),
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(used == 1)
@@ -167,11 +189,13 @@ impl Store {
     }
 
     /// Turns two-factor authentication off (or drops a pending enrolment) and deletes the recovery codes,
-    /// audited as `kind`. `false` if there was nothing to remove.
+    /// audited as `kind`. `false` if there was nothing to remove. Every session but `keep` ends (all of them
+    /// for support's reset, `None`): a change to how the account signs in signs every other device out.
     pub async fn remove_second_factor(
         &self,
         account: &AccountId,
         kind: AuditKind,
+        keep: Option<&TokenHash>,
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
@@ -186,6 +210,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if removed == 1 {
+            end_other_sessions(&mut tx, account, keep).await?;
             record_in(&mut tx, account, origin, kind, "", now).await?;
         }
         tx.commit().await?;
@@ -196,4 +221,28 @@ impl Store {
 /// Steps are counted from 1970 in 30 s: far inside an i64 for as long as this code runs.
 fn step_value(step: u64) -> i64 {
     i64::try_from(step).unwrap_or(i64::MAX)
+}
+
+/// Deletes the account's sessions but `keep` (all of them with `None`), in the caller's transaction.
+async fn end_other_sessions(
+    conn: &mut AnyConnection,
+    account: &AccountId,
+    keep: Option<&TokenHash>,
+) -> Result<(), StoreError> {
+    match keep {
+        Some(keep) => {
+            sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
+                .bind(account.as_str())
+                .bind(keep.as_str())
+                .execute(&mut *conn)
+                .await?
+        }
+        None => {
+            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                .bind(account.as_str())
+                .execute(&mut *conn)
+                .await?
+        }
+    };
+    Ok(())
 }

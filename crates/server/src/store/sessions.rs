@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 use keyturn_protocol::wire::SessionInfo;
-use keyturn_protocol::Email;
+use keyturn_protocol::{Email, Verifier};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -20,15 +20,26 @@ pub struct SessionRow {
 
 impl Store {
     /// Stores a new session of `client` (the app that signed in, in words); it ends [`SESSION_ABSOLUTE`] from
-    /// `now` at the latest, returned.
+    /// `now` at the latest, returned. `password` is the primary password's hash the sign-in checked: if it
+    /// changed meanwhile (a password change committed between the check and here), no session is made
+    /// ([`StoreError::PasswordChanged`]), under the account's write lock so the change cannot slip between.
     pub async fn insert_session(
         &self,
         token: &TokenHash,
         account: &AccountId,
         client: &str,
+        password: &Verifier,
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, StoreError> {
         let expires_at = now + SESSION_ABSOLUTE;
+        let mut tx = self.begin_write(account).await?;
+        let current: Option<String> = sqlx::query_scalar("SELECT password_hash FROM accounts WHERE id = $1")
+            .bind(account.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if current.as_deref() != Some(password.as_str()) {
+            return Err(StoreError::PasswordChanged);
+        }
         sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at, expires_at, id, client)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -40,8 +51,9 @@ impl Store {
         .bind(millis(expires_at))
         .bind(Uuid::new_v4().to_string())
         .bind(client)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(expires_at)
     }
 

@@ -83,7 +83,15 @@ async fn a_codes_step_is_accepted_once_and_never_an_older_one() {
         .unwrap();
     assert!(!store.accept_step(&account, 100).await.unwrap(), "not before it is on");
     assert!(store
-        .enable_second_factor(&account, "SECRET", 100, &[], origin, chrono::Utc::now())
+        .enable_second_factor(
+            &account,
+            "SECRET",
+            100,
+            &[],
+            &crate::session_token::SessionToken::issue().1,
+            origin,
+            chrono::Utc::now()
+        )
         .await
         .unwrap());
     assert!(
@@ -204,4 +212,31 @@ async fn rows_from_before_scopes_and_devices_keep_working() {
     let passwords = store.all_app_passwords(&account).await.unwrap();
     assert_eq!(passwords[0].scopes, keyturn_protocol::Scopes::EVERYTHING);
     assert_eq!(passwords[0].expires_at, None);
+}
+
+/// A sign-in that rehashes the password it checked replaces only that hash: a change stored meanwhile stays.
+#[tokio::test]
+async fn a_rehash_replaces_only_the_hash_it_read() {
+    use keyturn_protocol::{Email, Verifier};
+    let (store, _dir) = super::temporary().await;
+    let email = Email::parse("ann@example.com").unwrap();
+    let stored = |text: &str| Verifier::from_stored(text.to_owned());
+    let account = store
+        .create_account(&email, &stored("read by the sign-in"), chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(store
+        .rehash_password(
+            &account.id,
+            &stored("read by the sign-in"),
+            &stored("a password change")
+        )
+        .await
+        .unwrap());
+    assert!(!store
+        .rehash_password(&account.id, &stored("read by the sign-in"), &stored("the stale rehash"))
+        .await
+        .unwrap());
+    let now = store.find_account_by_id(&account.id).await.unwrap().unwrap();
+    assert_eq!(now.password.as_str(), "a password change");
 }
