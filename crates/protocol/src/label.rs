@@ -30,11 +30,37 @@ pub enum LabelError {
 /// and symbols, so no general category catches them, and they make "Mail\u{3164}" look like "Mail".
 const FILLERS: [char; 5] = ['\u{115F}', '\u{1160}', '\u{3164}', '\u{FFA0}', '\u{2800}'];
 
+/// Unicode's `Default_Ignorable_Code_Point` ranges (DerivedCoreProperties.txt): characters a renderer draws
+/// as nothing, among them marks no general category flags (variation selectors U+FE00–FE0F, the combining
+/// grapheme joiner U+034F, the Mongolian free variation selectors, the Khmer inherent vowels).
+const DEFAULT_IGNORABLE: [(char, char); 17] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{034F}', '\u{034F}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{115F}', '\u{1160}'),
+    ('\u{17B4}', '\u{17B5}'),
+    ('\u{180B}', '\u{180F}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{206F}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{FE00}', '\u{FE0F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFA0}', '\u{FFA0}'),
+    ('\u{FFF0}', '\u{FFF8}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0000}', '\u{E0FFF}'),
+];
+
 /// Whether `c` hides or disguises text: a format character (text-direction overrides and isolates, zero-width
-/// characters, the byte-order mark), private use, unassigned, or one of the fillers. Labels refuse them; the
-/// server drops them from the client names it stores.
+/// characters, the byte-order mark), private use, unassigned, a default-ignorable character, or one of the
+/// fillers. Labels refuse them; the server drops them from the client names it stores.
 pub fn is_invisible(c: char) -> bool {
     FILLERS.contains(&c)
+        || DEFAULT_IGNORABLE
+            .iter()
+            .any(|(first, last)| (*first..=*last).contains(&c))
         || matches!(
             get_general_category(c),
             GeneralCategory::Format | GeneralCategory::PrivateUse | GeneralCategory::Unassigned
@@ -137,6 +163,10 @@ mod tests {
             "Mail \u{FFA0}",      // half-width Hangul filler (Lo)
             "Mail\u{2800}",       // braille pattern blank (So)
             "\u{3164}",           // nothing visible at all
+            "Mail\u{FE0F}",       // variation selector (Mn, default-ignorable)
+            "Ma\u{034F}il",       // combining grapheme joiner (Mn, default-ignorable)
+            "Mail\u{180B}",       // Mongolian free variation selector (Mn, default-ignorable)
+            "Mail\u{17B4}",       // Khmer inherent vowel (Mn, default-ignorable)
         ] {
             assert_eq!(Label::parse(sneaky), Err(LabelError::InvisibleCharacter), "{sneaky:?}");
         }

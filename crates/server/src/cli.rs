@@ -250,6 +250,7 @@ pub async fn main() -> anyhow::Result<()> {
         }
         Command::Audit { email, db, json } => admin::audit(&open_existing(&db).await?, &email, json, &mut out).await,
         Command::Migrate { db } => {
+            refuse_root_unless_owner(&db)?;
             let store = Store::connect(&db.db)
                 .await
                 .with_context(|| format!("opening the database {}", db.db))?;
@@ -273,22 +274,30 @@ pub async fn main() -> anyhow::Result<()> {
 /// mistyped path or a missing configuration is an error rather than a new, empty database.
 pub(crate) async fn open_existing(db: &DbArg) -> anyhow::Result<Store> {
     if let Database::Sqlite(path) = &db.db {
-        let Ok(file) = std::fs::metadata(path) else {
+        if !path.exists() {
             anyhow::bail!(
                 "no database at {} (`serve` or `migrate` creates it); give --db, or set KEYTURN_DB in {}",
                 path.display(),
                 crate::config_file::DEFAULT_PATH
             );
-        };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
+        }
+    }
+    refuse_root_unless_owner(db)?;
+    open(db).await
+}
+
+/// For a SQLite file that exists: root is refused unless it owns it (see [`refuse_root_on_a_service_database`]).
+fn refuse_root_unless_owner(db: &DbArg) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    if let Database::Sqlite(path) = &db.db {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(file) = std::fs::metadata(path) {
             // SAFETY: geteuid has no preconditions and cannot fail.
             let euid = unsafe { libc::geteuid() };
             refuse_root_on_a_service_database(euid, file.uid())?;
         }
     }
-    open(db).await
+    Ok(())
 }
 
 /// Root writing to the service's SQLite database would leave its `-wal` and `-shm` files owned by root, and

@@ -14,8 +14,10 @@ use anyhow::{bail, Context};
 /// Where the package puts it.
 pub const DEFAULT_PATH: &str = "/etc/keyturn/server.conf";
 
-/// The file to read, if any: `KEYTURN_CONFIG`'s (required to exist), else the default path when it exists.
-fn chosen() -> anyhow::Result<Option<PathBuf>> {
+/// The file to read and its text, if any: `KEYTURN_CONFIG`'s (required to exist and be readable), else the
+/// default path when it exists. The default one unreadable (a user outside the `keyturn` group) is skipped
+/// with a warning: `--help`, or a command given `--db`, still works for that user.
+fn chosen() -> anyhow::Result<Option<(PathBuf, String)>> {
     match std::env::var_os("KEYTURN_CONFIG") {
         Some(named) if named.is_empty() => Ok(None),
         Some(named) => {
@@ -23,19 +25,33 @@ fn chosen() -> anyhow::Result<Option<PathBuf>> {
             if !path.is_file() {
                 bail!("KEYTURN_CONFIG names {}, which is not a file", path.display());
             }
-            Ok(Some(path))
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            Ok(Some((path, text)))
         }
-        None => Ok(Some(PathBuf::from(DEFAULT_PATH)).filter(|p| p.is_file())),
+        None => {
+            let path = PathBuf::from(DEFAULT_PATH);
+            if !path.is_file() {
+                return Ok(None);
+            }
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(Some((path, text))),
+                Err(e) => {
+                    eprintln!(
+                        "keyturn-server: not reading {DEFAULT_PATH} ({e}); run as the service's user (sudo -u keyturn …) to use its settings"
+                    );
+                    Ok(None)
+                }
+            }
+        }
     }
 }
 
 /// The command line with the chosen file's values as its defaults. A name the command line does not know
 /// is an error, with its line: a misspelt setting must not be silently ignored.
 pub fn apply(command: clap::Command) -> anyhow::Result<clap::Command> {
-    let Some(path) = chosen()? else {
+    let Some((path, text)) = chosen()? else {
         return Ok(command);
     };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let values = parse(&text, &path, &known_names(&command))?;
     Ok(with_defaults(command, &values))
 }
@@ -93,8 +109,9 @@ fn with_defaults(command: clap::Command, values: &BTreeMap<String, String>) -> c
                 .get_env()
                 .and_then(|env| values.get(env.to_string_lossy().as_ref()))
                 .cloned();
+            // Hidden in --help: a value there may be a database URL with its password.
             match value {
-                Some(value) => arg.default_value(value),
+                Some(value) => arg.default_value(value).hide_default_value(true),
                 None => arg,
             }
         })

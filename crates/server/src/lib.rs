@@ -137,7 +137,11 @@ pub async fn run_metrics(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let limits = state.connections;
+    // A scraper or two: a small cap of its own, so the metrics port cannot spend the API's file descriptors.
+    let limits = connections::ConnectionLimits {
+        max_connections: 16,
+        ..state.connections
+    };
     connections::serve(listener, metrics::router(state), limits, shutdown).await
 }
 

@@ -79,6 +79,12 @@ fn service(text: &str) -> Result<ServiceInfo, String> {
     let url = url.trim();
     let parsed =
         url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e}), as in imaps://mail.example.com:993"))?;
+    // Published to anyone at /v1/config: a URL with a user name or password in it is refused.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "{url:?} carries a user name or password; give the service's address alone"
+        ));
+    }
     let host = match parsed.host() {
         Some(url::Host::Domain(name)) => name.to_ascii_lowercase(),
         Some(url::Host::Ipv4(ip)) => ip.to_string(),
@@ -308,5 +314,8 @@ mod tests {
             .contains("one of mail, calendars, contacts, files"));
         assert!(service("mail=mail.example.com").unwrap_err().contains("is not a URL"));
         assert!(service("mail=unix:/run/socket").unwrap_err().contains("names no host"));
+        assert!(service("mail=imaps://ann:secret@mail.example.com")
+            .unwrap_err()
+            .contains("user name or password"));
     }
 }

@@ -447,3 +447,57 @@ async fn turning_it_on_or_off_signs_every_other_device_out_and_a_reset_every_dev
         "reset: every device is out"
     );
 }
+
+/// Turning it on from a session that a password change ended while the request waited for the account's
+/// lock is refused: a device signed out cannot set the second factor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_while_waiting_cannot_turn_it_on() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let enrolment = user.session.enrol_totp(&secret(PASSWORD)).await.unwrap();
+    let db = app.db().await;
+    let mut held = crate::sessions::hold_the_accounts_lock(&db, &user.email).await;
+    let session = user.session.clone();
+    let first_code = secret(&code(&app, &enrolment.secret, 0));
+    let confirm = tokio::spawn(async move { session.confirm_totp(&first_code).await });
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(!confirm.is_finished(), "the confirm waits for the account's lock");
+    sqlx::query("DELETE FROM sessions WHERE account_id = (SELECT id FROM accounts WHERE email = $1)")
+        .bind(&user.email)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    held.commit().await.unwrap();
+    assert_eq!(confirm.await.unwrap().refused(), Some(ErrorCode::Unauthenticated));
+    let again = app.client.sign_in(&user.email, &secret(PASSWORD)).await.unwrap();
+    assert!(
+        !second_factor_on(&app.client.session(again.token)).await,
+        "it stayed off"
+    );
+}
+
+/// A password-only sign-in that found two-factor authentication off, and waited while it was turned on,
+/// gets no session: it is asked for a code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_that_waited_out_turning_it_on_needs_a_code() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let db = app.db().await;
+    let mut held = crate::sessions::hold_the_accounts_lock(&db, &user.email).await;
+    let client = app.client.clone();
+    let email = user.email.clone();
+    let sign_in = tokio::spawn(async move { client.sign_in(&email, &secret(PASSWORD)).await });
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(!sign_in.is_finished(), "the sign-in waits for the account's lock");
+    // Turned on meanwhile (as a confirm from the user's other device commits).
+    sqlx::query(
+        "INSERT INTO second_factors (account_id, secret, created_at, enabled_at, last_step)
+         SELECT id, 'JBSWY3DPEHPK3PXP', 1, 1, 0 FROM accounts WHERE email = $1",
+    )
+    .bind(&user.email)
+    .execute(&mut *held)
+    .await
+    .unwrap();
+    held.commit().await.unwrap();
+    assert_eq!(sign_in.await.unwrap().refused(), Some(ErrorCode::SecondFactorRequired));
+}

@@ -265,7 +265,7 @@ async fn a_sign_in_rehashes_a_password_stored_with_older_parameters() {
 
 /// The account's write lock, held by the test as a password change holds it: on SQLite the write lock, on
 /// PostgreSQL the account's row. What the held transaction then does commits before any waiting write.
-async fn hold_the_accounts_lock<'a>(db: &'a sqlx::AnyPool, email: &str) -> sqlx::Transaction<'a, sqlx::Any> {
+pub(crate) async fn hold_the_accounts_lock<'a>(db: &'a sqlx::AnyPool, email: &str) -> sqlx::Transaction<'a, sqlx::Any> {
     let mut held = db.begin().await.unwrap();
     sqlx::query("UPDATE accounts SET email = email WHERE email = $1")
         .bind(email)

@@ -57,7 +57,8 @@ pub async fn sign_in(
         .await?
         .ok_or(Refusal::WrongPassword)?;
     tracing::Span::current().record("account", tracing::field::display(&account.id));
-    if app.store.second_factor_on(&account.id).await? {
+    let second_factor = app.store.second_factor_on(&account.id).await?;
+    if second_factor {
         let Some(code) = code else {
             // Someone knows the password: the user learns of it even if no code ever follows.
             app.store
@@ -76,10 +77,11 @@ pub async fn sign_in(
     // Only if the password checked is still the account's: a change that committed meanwhile wins.
     let expires_at = app
         .store
-        .insert_session(&token_hash, &account.id, client, &checked, now)
+        .insert_session(&token_hash, &account.id, client, &checked, second_factor, now)
         .await
         .map_err(|e| match e {
             StoreError::PasswordChanged => Refusal::WrongPassword,
+            StoreError::SecondFactorTurnedOn => Refusal::SecondFactorRequired,
             e => e.into(),
         })?;
     app.store
@@ -130,15 +132,25 @@ pub async fn check_current_password(
 
 /// The password was stored with older argon2 parameters: now that it is known, store it with the current ones.
 /// Best effort: a sign-in never fails for it. The hash stored now: the new one, or `old` when it was not
-/// replaced (a failure, or a password change meanwhile, which the session's insert then finds).
+/// replaced (a failure, or a password change meanwhile, which the session's insert then finds). When another
+/// sign-in rehashed it first, the hash it stored is checked against this password once more (one argon2 run,
+/// in that race only): the same password, so this sign-in stands.
 async fn rehash(app: &AppState, account: &AccountId, old: Verifier, password: SecretString) -> Verifier {
-    match app.argon2.hash_password(password, app.params).await {
+    match app.argon2.hash_password(password.clone(), app.params).await {
         Ok(hash) => match app.store.rehash_password(account, &old, &hash).await {
             Ok(true) => {
                 tracing::info!("primary password rehashed with the current parameters");
                 hash
             }
-            Ok(false) => old,
+            Ok(false) => {
+                let Ok(Some(now)) = app.store.find_account_by_id(account).await else {
+                    return old;
+                };
+                match app.argon2.verify_password(now.password.clone(), password).await {
+                    Ok(true) => now.password,
+                    _ => old,
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "could not store the rehashed password");
                 old

@@ -26,7 +26,7 @@ async fn a_session_is_active_until_its_idle_or_absolute_end_then_lapsed() {
         .unwrap();
     let (_, hash) = SessionToken::issue();
     store
-        .insert_session(&hash, &account.id, "curl/8", &account.password, at(0))
+        .insert_session(&hash, &account.id, "curl/8", &account.password, false, at(0))
         .await
         .unwrap();
 

@@ -70,6 +70,9 @@ pub enum StoreError {
     /// The primary password changed after it was checked, before the sign-in's session was stored.
     #[error("the password changed meanwhile")]
     PasswordChanged,
+    /// Two-factor authentication was turned on after a sign-in found it off, before its session was stored.
+    #[error("two-factor authentication was turned on meanwhile")]
+    SecondFactorTurnedOn,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]

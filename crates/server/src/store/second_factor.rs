@@ -92,6 +92,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write(account).await?;
+        session_still_open(&mut tx, account, keep).await?;
         let enabled = sqlx::query(
             "UPDATE second_factors SET enabled_at = $1, last_step = $2
              WHERE account_id = $3 AND secret = $4 AND enabled_at IS NULL",
@@ -200,6 +201,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write(account).await?;
+        if let Some(keep) = keep {
+            session_still_open(&mut tx, account, keep).await?;
+        }
+        let was_on: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT enabled_at FROM second_factors WHERE account_id = $1")
+                .bind(account.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
         let removed = sqlx::query("DELETE FROM second_factors WHERE account_id = $1")
             .bind(account.as_str())
             .execute(&mut *tx)
@@ -209,7 +218,8 @@ impl Store {
             .bind(account.as_str())
             .execute(&mut *tx)
             .await?;
-        if removed == 1 {
+        // A setup never confirmed was never on: nothing to tell, no device to sign out.
+        if was_on.flatten().is_some() {
             end_other_sessions(&mut tx, account, keep).await?;
             record_in(&mut tx, account, origin, kind, "", now).await?;
         }
@@ -245,4 +255,15 @@ async fn end_other_sessions(
         }
     };
     Ok(())
+}
+
+/// The session acting (`keep`) is still there, under the account's lock: one a password change ended while this
+/// request waited must not turn two-factor authentication on or off.
+async fn session_still_open(conn: &mut AnyConnection, account: &AccountId, keep: &TokenHash) -> Result<(), StoreError> {
+    let open: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sessions WHERE token_hash = $1 AND account_id = $2")
+        .bind(keep.as_str())
+        .bind(account.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    open.map(drop).ok_or(StoreError::SessionEnded)
 }

@@ -77,6 +77,11 @@ async fn a_codes_step_is_accepted_once_and_never_an_older_one() {
         .unwrap()
         .id;
     let origin = Origin::AdminCli;
+    let (_, session) = crate::session_token::SessionToken::issue();
+    store
+        .insert_session(&session, &account, "test", &hash, false, chrono::Utc::now())
+        .await
+        .unwrap();
     store
         .begin_second_factor(&account, "SECRET", origin, chrono::Utc::now())
         .await
@@ -88,7 +93,7 @@ async fn a_codes_step_is_accepted_once_and_never_an_older_one() {
             "SECRET",
             100,
             &[],
-            &crate::session_token::SessionToken::issue().1,
+            &session,
             origin,
             chrono::Utc::now()
         )
