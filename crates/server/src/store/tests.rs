@@ -88,15 +88,7 @@ async fn a_codes_step_is_accepted_once_and_never_an_older_one() {
         .unwrap();
     assert!(!store.accept_step(&account, 100).await.unwrap(), "not before it is on");
     assert!(store
-        .enable_second_factor(
-            &account,
-            "SECRET",
-            100,
-            &[],
-            &session,
-            origin,
-            chrono::Utc::now()
-        )
+        .enable_second_factor(&account, "SECRET", 100, &[], &session, origin, chrono::Utc::now())
         .await
         .unwrap());
     assert!(
