@@ -183,7 +183,8 @@ fn prints_version(binary: &Path) -> Result<()> {
     Ok(())
 }
 
-fn output(command: &mut Command) -> Result<String> {
+/// What `command` printed, once it succeeded.
+pub fn output(command: &mut Command) -> Result<String> {
     let out = command.output().with_context(|| format!("starting {command:?}"))?;
     ensure!(
         out.status.success(),

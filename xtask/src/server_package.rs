@@ -8,6 +8,7 @@ use std::process::Command;
 
 use anyhow::{ensure, Context, Result};
 
+use crate::bundle::output;
 use crate::{cargo, run, workspace_root};
 
 const PACKAGE: &str = "keyturn-server";
@@ -342,14 +343,4 @@ impl Drop for Stop {
         let _ = Command::new("kill").arg(self.0.id().to_string()).status();
         let _ = self.0.wait();
     }
-}
-
-fn output(command: &mut Command) -> Result<String> {
-    let out = command.output().with_context(|| format!("starting {command:?}"))?;
-    ensure!(
-        out.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

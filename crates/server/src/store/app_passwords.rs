@@ -85,14 +85,7 @@ impl Store {
         // The session again, under the account's write lock: a password change (which ends every other
         // session and revokes every app password) that committed after this request's own check must not be
         // outlived by a password this request makes.
-        let live: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sessions WHERE token_hash = $1 AND account_id = $2")
-            .bind(new.session.as_str())
-            .bind(new.account.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if live.is_none() {
-            return Err(StoreError::SessionEnded);
-        }
+        super::second_factor::session_still_open(&mut tx, new.account, new.session).await?;
         if let Some(answer) = idempotency::earlier_answer(&mut tx, new.account, new.key, new.fingerprint, now).await? {
             return Ok(CreateOutcome::Replayed(answer));
         }

@@ -52,12 +52,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write(account).await?;
-        let on: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM second_factors WHERE account_id = $1 AND enabled_at IS NOT NULL")
-                .bind(account.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        if on.is_some() {
+        if on_in(&mut tx, account).await? {
             return Err(StoreError::SecondFactorEnabled);
         }
         sqlx::query("DELETE FROM second_factors WHERE account_id = $1")
@@ -258,12 +253,26 @@ async fn end_other_sessions(
 }
 
 /// The session acting (`keep`) is still there, under the account's lock: one a password change ended while this
-/// request waited must not turn two-factor authentication on or off.
-async fn session_still_open(conn: &mut AnyConnection, account: &AccountId, keep: &TokenHash) -> Result<(), StoreError> {
+/// request waited must not turn two-factor authentication on or off, nor make an app-specific password.
+pub(super) async fn session_still_open(
+    conn: &mut AnyConnection,
+    account: &AccountId,
+    keep: &TokenHash,
+) -> Result<(), StoreError> {
     let open: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sessions WHERE token_hash = $1 AND account_id = $2")
         .bind(keep.as_str())
         .bind(account.as_str())
         .fetch_optional(&mut *conn)
         .await?;
     open.map(drop).ok_or(StoreError::SessionEnded)
+}
+
+/// Whether the account's second factor is on (confirmed), read in the caller's transaction.
+pub(super) async fn on_in(conn: &mut AnyConnection, account: &AccountId) -> Result<bool, StoreError> {
+    let on: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM second_factors WHERE account_id = $1 AND enabled_at IS NOT NULL")
+            .bind(account.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(on.is_some())
 }

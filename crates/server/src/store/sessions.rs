@@ -42,15 +42,8 @@ impl Store {
             return Err(StoreError::PasswordChanged);
         }
         // Two-factor authentication turned on after this sign-in found it off: a code is needed now.
-        if !second_factor_checked {
-            let on: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM second_factors WHERE account_id = $1 AND enabled_at IS NOT NULL")
-                    .bind(account.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if on.is_some() {
-                return Err(StoreError::SecondFactorTurnedOn);
-            }
+        if !second_factor_checked && super::second_factor::on_in(&mut tx, account).await? {
+            return Err(StoreError::SecondFactorTurnedOn);
         }
         sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at, expires_at, id, client)
